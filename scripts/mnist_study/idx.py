@@ -1,0 +1,110 @@
+"""A strict reader for the IDX files MNIST and Fashion-MNIST are published in.
+
+IDX is big-endian: two zero bytes, one byte for the element type (0x08 is
+unsigned byte), one byte for the number of dimensions, one uint32 per
+dimension, then the data in C order. Every way a file can be wrong raises
+`IdxError` with a message that names the file and says what was found.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+UNSIGNED_BYTE = 0x08
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+
+
+class IdxError(ValueError):
+    """The file is not a well-formed IDX file of the expected kind."""
+
+
+def decompress(raw: bytes, name: str) -> bytes:
+    """Return the IDX bytes of `raw`, decompressing it when it is gzip."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError as err:
+        raise IdxError(f"{name}: the gzip stream is truncated ({len(raw)} bytes read)") from err
+    except (OSError, zlib.error) as err:
+        raise IdxError(f"{name}: the gzip stream is corrupt ({err})") from err
+
+
+def parse_idx(data: bytes, name: str = "<bytes>", ndim: int | None = None) -> np.ndarray:
+    """Parse uncompressed IDX bytes into a uint8 array, checking every header field."""
+    if len(data) < 4:
+        raise IdxError(f"{name}: {len(data)} bytes is too short for an IDX header")
+    if data[0] != 0 or data[1] != 0:
+        raise IdxError(
+            f"{name}: bad magic number 0x{data[:4].hex()}; an IDX file starts with two zero bytes"
+        )
+    dtype_code, dims = data[2], data[3]
+    if dtype_code != UNSIGNED_BYTE:
+        raise IdxError(
+            f"{name}: element type 0x{dtype_code:02x} is not supported; "
+            f"MNIST files hold unsigned bytes (0x08)"
+        )
+    if ndim is not None and dims != ndim:
+        raise IdxError(f"{name}: has {dims} dimension(s), expected {ndim}")
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise IdxError(f"{name}: truncated header ({len(data)} bytes, need {header})")
+    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=dims, offset=4))
+    expected = header + int(np.prod(shape, dtype=np.int64))
+    if len(data) < expected:
+        raise IdxError(
+            f"{name}: truncated: shape {shape} needs {expected} bytes, the file has {len(data)}"
+        )
+    if len(data) > expected:
+        raise IdxError(
+            f"{name}: {len(data) - expected} trailing byte(s) after the data of shape {shape}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def check_images(images: np.ndarray, name: str) -> np.ndarray:
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise IdxError(f"{name}: images have shape {images.shape[1:]}, expected 28x28")
+    return images
+
+
+def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
+    if labels.ndim != 1:
+        raise IdxError(f"{name}: labels must be one-dimensional, got shape {labels.shape}")
+    bad = labels >= NUM_CLASSES
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise IdxError(
+            f"{name}: label {int(labels[first])} at index {first} is outside 0-9 "
+            f"({int(bad.sum())} bad label(s) in all)"
+        )
+    return labels
+
+
+def read_idx_file(path: str | Path, ndim: int | None = None) -> np.ndarray:
+    path = Path(path)
+    return parse_idx(decompress(path.read_bytes(), path.name), path.name, ndim)
+
+
+def read_split(images_path: str | Path, labels_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read one split (images and labels), checking that they belong together."""
+    images = check_images(read_idx_file(images_path, ndim=3), Path(images_path).name)
+    labels = check_labels(read_idx_file(labels_path, ndim=1), Path(labels_path).name)
+    if len(images) != len(labels):
+        raise IdxError(
+            f"{Path(images_path).name} has {len(images)} images but "
+            f"{Path(labels_path).name} has {len(labels)} labels"
+        )
+    return images, labels
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """Write a uint8 array as IDX bytes (used to build test fixtures and subsets)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, UNSIGNED_BYTE, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    return header + array.tobytes()

@@ -1,0 +1,47 @@
+"""What every rule script does first: logging to the rule's log, threads, seeds."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def setup_logging(log_path: str | Path | None) -> logging.Logger:
+    """Send log records (and library chatter on stderr) to the rule's log file.
+
+    Records also go to the console's stderr, so a user watching `snakemake`
+    sees progress of long steps as they happen.
+    """
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.__stderr__)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.captureWarnings(True)
+    return logging.getLogger("mnist_study")
+
+
+def limit_threads(threads: int) -> None:
+    """Hold numpy's BLAS and OpenMP to the rule's `threads:`."""
+    threads = max(1, int(threads))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - legacy global seed for libraries that still read it
+    return np.random.default_rng(seed)

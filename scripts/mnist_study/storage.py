@@ -1,0 +1,92 @@
+"""Writing files so that nothing half-written ever sits under a final name.
+
+Every output of the pipeline goes through `atomic_path`: the data is written
+to a temporary file in the same directory and renamed into place only once it
+is complete, so a crash, a full disk or a kill leaves either the old file or
+no file, never a truncated one. Models also get a `.sha256` file beside them,
+checked before they are loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to `final`; rename it to `final` on success."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    # mkstemp creates the file private (0600); give it the permissions of a normal file.
+    os.chmod(tmp_path, 0o666 & ~_umask())
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class TamperedFileError(RuntimeError):
+    """A saved model no longer matches the checksum recorded when it was written."""
+
+
+def checksum_path(path: str | Path) -> Path:
+    return Path(f"{path}.sha256")
+
+
+def record_checksum(path: str | Path) -> str:
+    """Write `<path>.sha256` in the `sha256sum` format and return the digest."""
+    digest = sha256_file(path)
+    write_text(checksum_path(path), f"{digest}  {Path(path).name}\n")
+    return digest
+
+
+def verify_checksum(path: str | Path) -> None:
+    """Refuse to go on unless `path` matches its recorded `.sha256`."""
+    record = checksum_path(path)
+    if not record.exists():
+        raise TamperedFileError(f"{path}: no recorded checksum at {record}; refusing to load it")
+    expected = record.read_text().split()[0]
+    actual = sha256_file(path)
+    if actual != expected:
+        raise TamperedFileError(
+            f"{path}: sha256 is {actual} but {expected} was recorded when it was written; "
+            "the file was changed or corrupted, refusing to load it"
+        )

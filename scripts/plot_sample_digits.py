@@ -1,0 +1,25 @@
+"""Rule plot_sample_digits: a grid of random training digits with their labels."""
+
+from mnist_study import data, figures
+from mnist_study.datasets import get_spec
+from mnist_study.runtime import seed_everything, setup_logging
+
+
+def main(snakemake):
+    setup_logging(snakemake.log[0])
+    settings = snakemake.params.samples
+    train = data.read_split(snakemake.input.train)
+    rng = seed_everything(settings["seed"])
+    chosen = rng.choice(len(train), size=min(settings["count"], len(train)), replace=False)
+    spec = get_spec(snakemake.wildcards.dataset)
+    fig = figures.sample_digits(
+        train.X[chosen],
+        train.y[chosen],
+        spec.classes,
+        title=f"{spec.name}: {len(chosen)} random training images",
+    )
+    figures.save(fig, snakemake.output.figure)
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])

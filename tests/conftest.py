@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny IDX data built in memory, and a copy of the workflow to run."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_study.idx import encode_idx
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed: int = 0):
+    """Four gzipped IDX files of random 28x28 images with labels 0-9."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (directory / f"{prefix}-images-idx3-ubyte.gz").write_bytes(
+            gzip.compress(encode_idx(images), mtime=0)
+        )
+        (directory / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(
+            gzip.compress(encode_idx(labels), mtime=0)
+        )
+        arrays[prefix] = (images, labels)
+    return arrays
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A fresh copy of the workflow (as a clone would have it) in `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800):
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-5000:]}\n{proc.stderr[-10000:]}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory):
+    """The whole pipeline run once on the bundled sample; tests read its outputs."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("pipeline"))
+    first = run_snakemake(workdir)
+    return workdir, first

@@ -1,0 +1,77 @@
+"""The config is closed and checked: a bad value stops the run before any job."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT, copy_workflow, run_snakemake
+from mnist_study.config import check_config, config_errors, load_schema
+
+SCHEMA = load_schema(ROOT / "rules/schemas/config.schema.yaml")
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def with_change(path, value):
+    config = copy.deepcopy(CONFIG)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+def test_shipped_config_is_valid():
+    assert config_errors(CONFIG, SCHEMA) == []
+
+
+def test_every_schema_key_has_a_default_and_objects_are_closed():
+    def walk(node, where):
+        if node.get("type") == "object":
+            assert node.get("additionalProperties") is False, where
+            for name, sub in node.get("properties", {}).items():
+                assert "default" in sub, f"{where}.{name} has no default"
+                walk(sub, f"{where}.{name}")
+
+    walk(SCHEMA, "config")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["datset"], "mnist", "unknown config key 'datset'; did you mean 'dataset'?"),
+        (["svm", "grid", "Cs"], [1], "unknown config key 'Cs' in svm.grid"),
+        (["dataset"], "cifar", "config key dataset: 'cifar' is not allowed (allowed: mnist-sample"),
+        (["svm", "grid", "C"], [], "config key svm.grid.C: must not be empty"),
+        (["svm", "grid", "gamma"], [0.0001, 0.0001, 1], "0.0001] appear(s) more than once"),
+        (["svm", "kernels", "names"], ["linear", "rbff"], "svm.kernels.names[1]: 'rbff'"),
+        (["svm", "kernels", "gamma"], "sometimes", "expected 'scale' or 'auto' or a positive"),
+        (["svm", "grid", "folds"], 1, "config key svm.grid.folds: 1 is less than the minimum"),
+        (["mlp", "dropout"], 1.0, "config key mlp.dropout: 1.0 is greater than or equal"),
+        (["nn_numpy", "epochs"], "two", "config key nn_numpy.epochs: 'two' is not of type"),
+    ],
+)
+def test_bad_values_are_named(path, value, message):
+    errors = config_errors(with_change(path, value), SCHEMA)
+    assert len(errors) == 1
+    assert message in errors[0]
+
+
+def test_check_config_raises_with_all_problems():
+    config = with_change(["pca", "solver"], "magic")
+    config["extra"] = 1
+    with pytest.raises(ValueError) as err:
+        check_config(config, ROOT / "rules/schemas/config.schema.yaml")
+    assert "pca.solver" in str(err.value) and "'extra'" in str(err.value)
+
+
+def test_snakemake_stops_before_any_job_on_a_misspelt_key(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    config = with_change(["svm", "grid", "folds"], 5)
+    config["svm"]["grid"]["fold"] = 3
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake(workdir, check=False)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "unknown config key 'fold' in svm.grid; did you mean 'folds'?" in output
+    assert not (workdir / "results").exists()

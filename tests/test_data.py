@@ -1,0 +1,116 @@
+import gzip
+import hashlib
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import ROOT, make_dataset_dir
+from mnist_study import data
+from mnist_study.datasets import (
+    DATASETS,
+    ChecksumError,
+    DatasetError,
+    DatasetSpec,
+    verify_directory,
+    verify_file,
+)
+from mnist_study.storage import sha256_file
+
+
+def test_scale_and_flatten():
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[0, 0, 0] = 255
+    images[1, 27, 27] = 51
+    X = data.scale_and_flatten(images)
+    assert X.shape == (2, 784) and X.dtype == np.float32
+    assert X[0, 0] == 1.0 and X[1, 783] == pytest.approx(0.2)
+    assert X.min() >= 0 and X.max() <= 1
+    with pytest.raises(TypeError):
+        data.scale_and_flatten(images.astype(np.float64))
+
+
+def test_parquet_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.random((37, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 37).astype(np.uint8)
+    meta = {"dataset": "toy", "split": "train", "source_sha256": {"a": "b" * 64}}
+    path = tmp_path / "train.parquet"
+    data.write_split(path, X, y, meta)
+    back = data.read_split(path)
+    assert back.X.dtype == np.float32 and back.y.dtype == np.uint8
+    assert back.X.shape == (37, 784)
+    assert np.array_equal(back.X, X) and np.array_equal(back.y, y)
+    assert back.metadata == meta
+    schema = pq.read_schema(path)
+    pixels = schema.field("pixels").type
+    assert pa.types.is_fixed_size_list(pixels) and pixels.list_size == 784
+    assert pixels.value_type == pa.float32()
+    assert [p.name for p in tmp_path.iterdir()] == ["train.parquet"]
+
+
+def test_write_split_rejects_bad_shapes(tmp_path):
+    with pytest.raises(ValueError, match="do not fit"):
+        data.write_split(tmp_path / "x.parquet", np.zeros((3, 783)), np.zeros(3), {})
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_stratified_subset_is_seeded_and_balanced():
+    y = np.repeat(np.arange(10), 50)
+    a = data.stratified_subset(y, 100, seed=3)
+    b = data.stratified_subset(y, 100, seed=3)
+    assert np.array_equal(a, b) and len(a) == 100 and len(set(a)) == 100
+    assert np.bincount(y[a]).tolist() == [10] * 10
+    assert len(data.stratified_subset(y, 10_000, seed=0)) == 500
+
+
+def test_bundled_sample_matches_pinned_checksums():
+    spec = DATASETS["mnist-sample"]
+    info = verify_directory(ROOT / "scripts/mnist_study/bundled/mnist-sample", spec)
+    assert set(info) == {"train_images", "train_labels", "test_images", "test_labels"}
+
+
+def toy_spec(directory):
+    files = sorted(p.name for p in directory.iterdir())
+    return DatasetSpec(
+        name="toy",
+        description="toy",
+        gz_sha256={f: (sha256_file(directory / f),) for f in files},
+        idx_sha256={
+            f: hashlib.sha256(gzip.decompress((directory / f).read_bytes())).hexdigest()
+            for f in files
+        },
+    )
+
+
+def test_recompressed_file_is_accepted_by_content_hash(tmp_path):
+    make_dataset_dir(tmp_path / "d")
+    spec = toy_spec(tmp_path / "d")
+    path = tmp_path / "d" / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1, mtime=7))
+    assert verify_file(path, spec)["idx_sha256"] == spec.idx_sha256[path.name]
+
+
+def test_checksum_mismatch_names_file_expected_and_actual(tmp_path):
+    make_dataset_dir(tmp_path / "d")
+    spec = toy_spec(tmp_path / "d")
+    path = tmp_path / "d" / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x03"))
+    with pytest.raises(ChecksumError) as err:
+        verify_file(path, spec)
+    text = str(err.value)
+    assert str(path) in text and spec.gz_sha256[path.name][0] in text
+    assert sha256_file(path) in text
+
+
+def test_directory_with_a_missing_file(tmp_path):
+    make_dataset_dir(tmp_path / "d")
+    spec = toy_spec(tmp_path / "d")
+    (tmp_path / "d" / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DatasetError, match="lacks t10k-images-idx3-ubyte.gz"):
+        verify_directory(tmp_path / "d", spec)
+    shutil.rmtree(tmp_path / "d")
+    with pytest.raises(DatasetError, match="does not exist"):
+        verify_directory(tmp_path / "d", spec)
