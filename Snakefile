@@ -3,8 +3,11 @@
 # results/<dataset>/            one folder per dataset, side by side
 #     raw/                      downloaded .gz files (mnist, fashion-mnist)
 #     data/                     train.parquet, test.parquet, summary.json, sample_digits.png
+#     pca/                      variance tables, 2-D and 3-D scatters, cumulative curve
+#     svm/                      kernels table, decision regions, grid search, final model
 #     logs/<rule>.log           every rule's log
 #     benchmarks/<rule>.tsv     wall time, CPU time and peak memory of the costly rules
+# results/kernel_trick/         the SVM intuition figures on synthetic 2-D data
 #
 # Run `snakemake --cores 8`; see README.md for datasets, settings and reruns.
 
@@ -19,6 +22,8 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/pca.smk"
+include: "rules/svm.smk"
 
 
 rule all:

@@ -28,6 +28,7 @@ BUNDLED = PACKAGE / "bundled"
 wildcard_constraints:
     dataset="|".join(["mnist-sample", "mnist", "fashion-mnist"]),
     file="|".join(f.replace(".", r"\.") for f in DATASET_FILES),
+    components="2|3",
 
 
 def code(*modules):
@@ -54,8 +55,18 @@ def raw_files(wildcards):
 
 
 def all_targets(dataset):
+    data = f"results/{dataset}/data"
+    pca = f"results/{dataset}/pca"
+    svm = f"results/{dataset}/svm"
     return [
-        f"results/{dataset}/data/train.parquet",
-        f"results/{dataset}/data/test.parquet",
-        f"results/{dataset}/data/sample_digits.png",
+        f"{data}/train.parquet",
+        f"{data}/test.parquet",
+        f"{data}/sample_digits.png",
+        *(f"{pca}/pca{k}_scatter.png" for k in (2, 3)),
+        f"{pca}/cumulative_variance.png",
+        f"{svm}/kernels.csv",
+        f"{svm}/decision_boundaries.png",
+        f"{svm}/grid_heatmap.png",
+        f"{svm}/final_metrics.json",
+        "results/kernel_trick/lift.png",
     ]

@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import run_snakemake
 from mnist_study import data
+from mnist_study.storage import sha256_file
 
 SAMPLE_TRAIN_COUNTS = [800, 901, 792, 825, 784, 690, 811, 856, 755, 782]
 SAMPLE_TEST_COUNTS = [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]
@@ -57,3 +59,46 @@ def test_second_run_does_nothing(pipeline_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
     dry = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_pca_outputs(pipeline_run):
+    import pandas as pd
+
+    two = pd.read_csv(out(pipeline_run, "pca", "pca2_variance.csv"))
+    three = pd.read_csv(out(pipeline_run, "pca", "pca3_variance.csv"))
+    full = pd.read_parquet(out(pipeline_run, "pca", "explained_variance.parquet"))
+    assert len(two) == 2 and len(three) == 3 and len(full) == 784
+    # The first components agree whichever number was asked for.
+    assert np.allclose(two["explained_variance_ratio"], full["explained_variance_ratio"][:2])
+    assert np.allclose(three["explained_variance_ratio"], full["explained_variance_ratio"][:3])
+    assert 0.08 < two["explained_variance_ratio"][0] < 0.12
+    assert full["cumulative"].iloc[-1] == pytest.approx(1.0, abs=1e-4)
+    levels = pd.read_csv(out(pipeline_run, "pca", "components_for_variance.csv"))
+    assert levels["variance_level"].tolist() == [0.8, 0.9, 0.95]
+    counts = levels["components"].tolist()
+    assert counts == sorted(counts) and 20 < counts[0] < 80
+    for k, level in zip(counts, levels["variance_level"], strict=True):
+        assert full["cumulative"][k - 1] >= level > full["cumulative"][k - 2]
+
+
+def test_svm_outputs(pipeline_run):
+    import pandas as pd
+
+    kernels = pd.read_csv(out(pipeline_run, "svm", "kernels.csv"))
+    assert kernels["kernel"].tolist() == ["linear", "poly", "sigmoid", "rbf"]
+    assert kernels["accuracy"].between(0, 1).all() and kernels["macro_auc"].between(0, 1).all()
+    assert (kernels["test_size"] == 2004).all() and (kernels["train_size"] == 1000).all()
+    assert kernels["accuracy"].min() > 0.5  # far above the 0.1 of guessing
+    grid = pd.read_csv(out(pipeline_run, "svm", "grid_search.csv"))
+    assert len(grid) == 7 * 5 and not grid.duplicated(["C", "gamma"]).any()
+    best = json.loads(out(pipeline_run, "svm", "grid_best.json").read_text())
+    assert best["C"] in [0.01, 0.1, 1, 10, 100, 1000, 10000]
+    assert best["gamma"] in [0.0001, 0.001, 0.01, 0.1, 1]
+    assert best["cv_accuracy"] == pytest.approx(grid["mean_accuracy"].max())
+    final = json.loads(out(pipeline_run, "svm", "final_metrics.json").read_text())[0]
+    assert final["model"] == "svm_final" and final["train_size"] == 3000
+    assert final["settings"]["C"] == best["C"] and final["test_size"] == 2004
+    assert 0.9 < final["accuracy"] <= 1
+    model = out(pipeline_run, "svm", "final_model.joblib")
+    recorded = out(pipeline_run, "svm", "final_model.joblib.sha256").read_text().split()[0]
+    assert recorded == sha256_file(model)

@@ -90,3 +90,37 @@ def verify_checksum(path: str | Path) -> None:
             f"{path}: sha256 is {actual} but {expected} was recorded when it was written; "
             "the file was changed or corrupted, refusing to load it"
         )
+
+
+def write_table(frame, path: str | Path) -> None:
+    """Write a pandas DataFrame as CSV, Parquet or Markdown, chosen by the suffix."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False, float_format="%.6g")
+        elif path.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False, engine="pyarrow")
+        elif path.suffix == ".md":
+            tmp.write_text(frame.to_markdown(index=False, floatfmt=".4g") + "\n")
+        else:
+            raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
+
+
+def save_model(model: Any, path: str | Path) -> str:
+    """Pickle a scikit-learn model with joblib, atomically, and record its sha256."""
+    import joblib
+
+    with atomic_path(path) as tmp:
+        joblib.dump(model, tmp)
+    return record_checksum(path)
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model written by `save_model`, after checking its recorded sha256.
+
+    Unpickling runs code, so only files this pipeline wrote, unchanged since, are loaded.
+    """
+    import joblib
+
+    verify_checksum(path)
+    return joblib.load(path)

@@ -1,0 +1,145 @@
+rule compare_svm_kernels:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
+        code=code("data", "svm", "metrics", "storage", "runtime"),
+    output:
+        table="results/{dataset}/svm/kernels.csv",
+        confusion="results/{dataset}/svm/kernels_confusion.csv",
+        metrics="results/{dataset}/svm/kernels_metrics.json",
+    log:
+        log_path("compare_svm_kernels"),
+    benchmark:
+        bench_path("compare_svm_kernels")
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        settings=config["svm"]["kernels"],
+        seed=config["svm"]["seed"],
+    script:
+        "../scripts/svm_kernels.py"
+
+
+rule plot_svm_boundaries:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
+    output:
+        figure="results/{dataset}/svm/decision_boundaries.png",
+    log:
+        log_path("plot_svm_boundaries"),
+    benchmark:
+        bench_path("plot_svm_boundaries")
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        kernels=config["svm"]["kernels"],
+        settings=config["svm"]["boundaries"],
+        seed=config["svm"]["seed"],
+    script:
+        "../scripts/svm_boundaries.py"
+
+
+rule svm_grid_search:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        code=code("data", "svm", "figures", "metrics", "storage", "runtime"),
+    output:
+        table="results/{dataset}/svm/grid_search.csv",
+        best="results/{dataset}/svm/grid_best.json",
+        figure="results/{dataset}/svm/grid_heatmap.png",
+    log:
+        log_path("svm_grid_search"),
+    benchmark:
+        bench_path("svm_grid_search")
+    conda:
+        "../envs/sklearn.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        settings=config["svm"]["grid"],
+        seed=config["svm"]["seed"],
+    script:
+        "../scripts/svm_grid_search.py"
+
+
+rule train_final_svm:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        best="results/{dataset}/svm/grid_best.json",
+        code=code("data", "svm", "metrics", "storage", "runtime"),
+    output:
+        model="results/{dataset}/svm/final_model.joblib",
+        checksum="results/{dataset}/svm/final_model.joblib.sha256",
+        info="results/{dataset}/svm/final_model.json",
+    log:
+        log_path("train_final_svm"),
+    benchmark:
+        bench_path("train_final_svm")
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    params:
+        settings=config["svm"]["final"],
+        seed=config["svm"]["seed"],
+    script:
+        "../scripts/svm_train_final.py"
+
+
+rule score_final_svm:
+    input:
+        test="results/{dataset}/data/test.parquet",
+        model="results/{dataset}/svm/final_model.joblib",
+        checksum="results/{dataset}/svm/final_model.joblib.sha256",
+        info="results/{dataset}/svm/final_model.json",
+        code=code("data", "figures", "metrics", "datasets", "storage", "runtime"),
+    output:
+        metrics="results/{dataset}/svm/final_metrics.json",
+        scores="results/{dataset}/svm/final_scores.json",
+        figure="results/{dataset}/svm/final_confusion.png",
+    log:
+        log_path("score_final_svm"),
+    benchmark:
+        bench_path("score_final_svm")
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/svm_score_final.py"
+
+
+rule svm_kernel_trick:
+    input:
+        code=code("kernel_trick", "figures", "storage", "runtime"),
+    output:
+        margins="results/kernel_trick/margins.png",
+        lift="results/kernel_trick/lift.png",
+        summary="results/kernel_trick/summary.json",
+    log:
+        "results/logs/svm_kernel_trick.log",
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=config["svm"]["kernel_trick"],
+    script:
+        "../scripts/svm_kernel_trick.py"

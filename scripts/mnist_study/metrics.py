@@ -1,0 +1,76 @@
+"""Scoring shared by every model, and the one row format all stages report in."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
+from sklearn.preprocessing import label_binarize
+
+CLASSES = np.arange(10)
+
+# Columns of a metrics row; each model stage writes a list of such rows to metrics.json.
+METRIC_FIELDS = (
+    "stage",
+    "model",
+    "settings",
+    "train_size",
+    "test_size",
+    "accuracy",
+    "macro_auc",
+    "test_loss",
+    "fit_seconds",
+    "predict_seconds",
+)
+
+
+def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float]]:
+    """One-vs-rest ROC AUC of each class from continuous scores, and their mean.
+
+    Works with any scores that rank examples (SVM decision values, probabilities);
+    hard 0/1 predictions would throw the ranking away.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape != (len(y_true), len(CLASSES)):
+        raise ValueError(f"scores must have shape ({len(y_true)}, 10), got {scores.shape}")
+    onehot = label_binarize(y_true, classes=CLASSES)
+    per_class = [float(roc_auc_score(onehot[:, k], scores[:, k])) for k in CLASSES]
+    return float(np.mean(per_class)), per_class
+
+
+def roc_curves(y_true: np.ndarray, scores: np.ndarray) -> dict:
+    """Per-class ROC curves plus the micro and macro averages."""
+    onehot = label_binarize(y_true, classes=CLASSES)
+    curves = {}
+    for k in CLASSES:
+        fpr, tpr, _ = roc_curve(onehot[:, k], scores[:, k])
+        curves[int(k)] = (fpr, tpr)
+    fpr, tpr, _ = roc_curve(onehot.ravel(), np.asarray(scores).ravel())
+    curves["micro"] = (fpr, tpr)
+    grid = np.unique(np.concatenate([curves[int(k)][0] for k in CLASSES]))
+    mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in CLASSES], axis=0)
+    curves["macro"] = (grid, mean_tpr)
+    return curves
+
+
+def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray, eps: float = 1e-12) -> float:
+    p = np.clip(probabilities[np.arange(len(y_true)), y_true], eps, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> dict:
+    auc, per_class = macro_auc(y_true, scores)
+    return {
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "macro_auc": auc,
+        "per_class_auc": per_class,
+        "confusion": confusion_matrix(y_true, predicted, labels=CLASSES).tolist(),
+    }
+
+
+def metric_row(stage: str, model: str, settings: dict, **values) -> dict:
+    unknown = set(values) - set(METRIC_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown metric fields {sorted(unknown)}")
+    row = dict.fromkeys(METRIC_FIELDS)
+    row.update(stage=stage, model=model, settings=settings, **values)
+    return row

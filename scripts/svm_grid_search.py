@@ -1,0 +1,58 @@
+"""Rule svm_grid_search: cross-validated accuracy of the RBF SVM over C x gamma."""
+
+import time
+
+from mnist_study import data, figures, svm
+from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.storage import write_json, write_table
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(1)  # parallelism comes from running folds in separate processes
+    settings = snakemake.params.settings
+    seed = snakemake.params.seed
+    train = data.read_split(snakemake.input.train)
+    chosen = data.stratified_subset(train.y, settings["subset"], seed)
+    n_fits = len(settings["C"]) * len(settings["gamma"]) * settings["folds"]
+    log.info(
+        "grid search: %d settings x %d folds = %d fits on %d images, %d processes",
+        n_fits // settings["folds"],
+        settings["folds"],
+        n_fits,
+        len(chosen),
+        snakemake.threads,
+    )
+    start = time.perf_counter()
+    table, best = svm.grid_search(
+        train.X[chosen],
+        train.y[chosen],
+        settings["C"],
+        settings["gamma"],
+        settings["folds"],
+        seed,
+        snakemake.threads,
+    )
+    best["search_seconds"] = time.perf_counter() - start
+    log.info(
+        "best: C=%g gamma=%g, CV accuracy %.4f +/- %.4f (%.1f s)",
+        best["C"],
+        best["gamma"],
+        best["cv_accuracy"],
+        best["cv_std"],
+        best["search_seconds"],
+    )
+    write_table(table, snakemake.output.table)
+    write_json(snakemake.output.best, best)
+    fig = figures.grid_heatmap(
+        svm.score_matrix(table, settings["C"], settings["gamma"]),
+        settings["C"],
+        settings["gamma"],
+        (best["C"], best["gamma"]),
+        f"RBF SVM, {settings['folds']}-fold CV accuracy on {len(chosen)} images",
+    )
+    figures.save(fig, snakemake.output.figure)
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])

@@ -1,0 +1,80 @@
+"""Rule compare_svm_kernels: four kernels fitted on a training subset, scored on the test set."""
+
+import pandas as pd
+
+from mnist_study import data, svm
+from mnist_study.metrics import metric_row
+from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.storage import write_json, write_table
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.threads)
+    settings = snakemake.params.settings
+    seed = snakemake.params.seed
+    train = data.read_split(snakemake.input.train)
+    test = data.read_split(snakemake.input.test)
+    chosen = data.stratified_subset(train.y, settings["subset"], seed)
+    log.info(
+        "fitting %s on %d training images, scoring on %d test images",
+        settings["names"],
+        len(chosen),
+        len(test),
+    )
+    rows = svm.compare_kernels(
+        settings["names"], settings, train.X[chosen], train.y[chosen], test.X, test.y
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "kernel": r["kernel"],
+                "C": settings["C"],
+                "gamma": str(settings["gamma"]),
+                "degree": settings["degree"] if r["kernel"] == "poly" else None,
+                "train_size": r["train_size"],
+                "test_size": r["test_size"],
+                "accuracy": r["accuracy"],
+                "macro_auc": r["macro_auc"],
+                "fit_seconds": r["fit_seconds"],
+                "predict_seconds": r["predict_seconds"],
+            }
+            for r in rows
+        ]
+    )
+    write_table(table, snakemake.output.table)
+    confusion = pd.DataFrame(
+        [
+            {"kernel": r["kernel"], "true": t, "predicted": p, "count": count}
+            for r in rows
+            for t, line in enumerate(r["confusion"])
+            for p, count in enumerate(line)
+        ]
+    )
+    write_table(confusion, snakemake.output.confusion)
+    write_json(
+        snakemake.output.metrics,
+        [
+            metric_row(
+                "svm",
+                f"svm_{r['kernel']}",
+                {
+                    "kernel": r["kernel"],
+                    "C": settings["C"],
+                    "gamma": settings["gamma"],
+                    **({"degree": settings["degree"]} if r["kernel"] == "poly" else {}),
+                },
+                train_size=r["train_size"],
+                test_size=r["test_size"],
+                accuracy=r["accuracy"],
+                macro_auc=r["macro_auc"],
+                fit_seconds=r["fit_seconds"],
+                predict_seconds=r["predict_seconds"],
+            )
+            for r in rows
+        ],
+    )
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])

@@ -1,0 +1,62 @@
+"""Rule score_final_svm: load the final SVM (checksum first), score it on the test set."""
+
+import time
+
+import numpy as np
+
+from mnist_study import data, figures
+from mnist_study.datasets import get_spec
+from mnist_study.metrics import classification_scores, metric_row
+from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.storage import load_model, read_json, write_json
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.threads)
+    info = read_json(snakemake.input.info)
+    model = load_model(snakemake.input.model)
+    test = data.read_split(snakemake.input.test)
+    start = time.perf_counter()
+    scores = model.decision_function(test.X)
+    predicted = model.classes_[np.argmax(scores, axis=1)]
+    predict_seconds = time.perf_counter() - start
+    result = classification_scores(test.y, predicted, scores)
+    log.info(
+        "final SVM: test accuracy %.4f, macro AUC %.4f", result["accuracy"], result["macro_auc"]
+    )
+    settings = {
+        "kernel": "rbf",
+        "C": info["C"],
+        "gamma": info["gamma"],
+        "pca_components": info["pca_components"],
+    }
+    write_json(
+        snakemake.output.metrics,
+        [
+            metric_row(
+                "svm",
+                "svm_final",
+                settings,
+                train_size=info["train_size"],
+                test_size=len(test),
+                accuracy=result["accuracy"],
+                macro_auc=result["macro_auc"],
+                fit_seconds=info["fit_seconds"],
+                predict_seconds=predict_seconds,
+            )
+        ],
+    )
+    write_json(snakemake.output.scores, {**settings, **result})
+    spec = get_spec(snakemake.wildcards.dataset)
+    fig = figures.confusion(
+        result["confusion"],
+        spec.classes,
+        f"final RBF SVM (C={info['C']:g}, gamma={info['gamma']:g}, "
+        f"{info['train_size']:,} training images): accuracy {result['accuracy']:.4f}",
+    )
+    figures.save(fig, snakemake.output.figure)
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])

@@ -1,0 +1,156 @@
+"""PCA, SVM and kernel-trick functions on tiny data."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mnist_study import kernel_trick, pca, svm
+from mnist_study.metrics import classification_scores, macro_auc
+from mnist_study.storage import TamperedFileError, load_model, save_model
+
+
+def blobs(n_per_class=12, seed=0, features=20):
+    """Ten well separated clusters: an easy 10-class problem."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, size=(10, features))
+    y = np.repeat(np.arange(10), n_per_class)
+    return centres[y] + rng.normal(0, 0.5, size=(len(y), features)), y
+
+
+def test_pca_tables():
+    X, _ = blobs()
+    model = pca.fit_pca(X, None, "covariance_eigh")
+    table = pca.variance_table(model)
+    assert list(table.columns) == ["component", "explained_variance_ratio", "cumulative"]
+    assert table["component"].tolist() == list(range(1, 21))
+    assert np.all(np.diff(table["cumulative"]) >= 0)
+    assert table["cumulative"].iloc[-1] == pytest.approx(1.0)
+    two = pca.fit_pca(X, 2, "covariance_eigh")
+    assert np.allclose(two.explained_variance_ratio_, table["explained_variance_ratio"][:2])
+
+
+def test_components_for_levels():
+    cumulative = np.array([0.5, 0.79, 0.8, 0.9, 0.97, 1.0])
+    levels = pca.components_for_levels(cumulative, [0.95, 0.8, 0.9])
+    assert levels["variance_level"].tolist() == [0.8, 0.9, 0.95]
+    assert levels["components"].tolist() == [3, 4, 5]
+
+
+def test_arpack_cannot_compute_all_components():
+    X, _ = blobs()
+    with pytest.raises(ValueError, match="arpack"):
+        pca.fit_pca(X, None, "arpack")
+
+
+def test_bad_kernel_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown SVM kernel 'rbff'"):
+        svm.make_svc("rbff")
+
+
+def test_kernels_are_scored_on_the_test_set():
+    X, y = blobs(seed=1)
+    X_test, y_test = blobs(n_per_class=5, seed=1)
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(y_test)  # test labels unrelated to the images
+    rows = svm.compare_kernels(
+        ["linear", "rbf"], {"C": 1.0, "gamma": "scale", "degree": 2}, X, y, X_test, shuffled
+    )
+    assert [r["kernel"] for r in rows] == ["linear", "rbf"]
+    for row in rows:
+        assert row["test_size"] == 50 and row["train_size"] == 120
+        # Scored on the training data these would be 1.0; on unrelated labels they are not.
+        assert row["accuracy"] < 0.5
+        assert row["macro_auc"] < 0.8
+        assert np.asarray(row["confusion"]).sum() == 50
+
+
+def test_auc_comes_from_continuous_scores_not_hard_predictions():
+    y = np.repeat(np.arange(10), 4)
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=(40, 10)) + 2.0 * np.eye(10)[y]
+    auc, per_class = macro_auc(y, scores)
+    expected = np.mean([roc_auc_score(y == k, scores[:, k]) for k in range(10)])
+    assert auc == pytest.approx(expected)
+    hard = np.eye(10)[np.argmax(scores, axis=1)]
+    assert auc != pytest.approx(macro_auc(y, hard)[0])
+    assert len(per_class) == 10
+    with pytest.raises(ValueError, match="shape"):
+        macro_auc(y, scores[:, :9])
+    result = classification_scores(y, np.argmax(scores, axis=1), scores)
+    assert 0 <= result["accuracy"] <= 1 and np.asarray(result["confusion"]).shape == (10, 10)
+
+
+def test_grid_search_table_and_best_from_grid():
+    X, y = blobs(n_per_class=6)
+    C, gamma = [0.1, 10], [0.001, 0.01, 0.1]
+    table, best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
+    assert len(table) == 6
+    assert not table.duplicated(["C", "gamma"]).any()
+    assert best["C"] in C and best["gamma"] in gamma
+    assert best["cv_accuracy"] == pytest.approx(table["mean_accuracy"].max())
+    assert svm.score_matrix(table, C, gamma).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("C", "gamma", "message"),
+    [
+        ([], [0.1], "grid is empty"),
+        ([1], [], "grid is empty"),
+        ([1], [0.0001, 0.0001, 0.1], "repeats a gamma value"),
+    ],
+)
+def test_grid_errors(C, gamma, message):
+    X, y = blobs(n_per_class=6)
+    with pytest.raises(ValueError, match=message):
+        svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
+
+
+def test_grid_needs_enough_examples_per_class_for_the_folds():
+    X, y = blobs(n_per_class=3)
+    with pytest.raises(ValueError, match="raise svm.grid.subset"):
+        svm.grid_search(X, y, [1], [0.1], folds=5, seed=0, n_jobs=1)
+
+
+def test_decision_regions_shapes():
+    X, y = blobs()
+    Z, panels = svm.decision_regions(
+        ["linear", "rbf"], {"C": 1.0, "gamma": "scale", "degree": 2}, X, y, 25, seed=0
+    )
+    assert Z.shape == (120, 2) and len(panels) == 2
+    name, xx, yy, grid = panels[1]
+    assert name.startswith("RBF") and xx.shape == yy.shape == grid.shape == (25, 25)
+    assert set(np.unique(grid)) <= set(range(10))
+
+
+def test_final_model_with_pca_projection_fits_and_saves(tmp_path):
+    X, y = blobs()
+    model = svm.final_model(C=10, gamma=0.01, pca_components=5).fit(X, y)
+    assert model.named_steps["pca"].n_components_ == 5
+    path = tmp_path / "model.joblib"
+    save_model(model, path)
+    assert np.array_equal(load_model(path).predict(X), model.predict(X))
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(TamperedFileError, match="refusing to load"):
+        load_model(path)
+    (tmp_path / "model.joblib.sha256").unlink()
+    with pytest.raises(TamperedFileError, match="no recorded checksum"):
+        load_model(path)
+
+
+def test_lift_realises_the_squared_dot_product_kernel():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 7, 2))
+    lifted = np.sum(kernel_trick.lift(a) * kernel_trick.lift(b), axis=1)
+    assert np.allclose(lifted, np.sum(a * b, axis=1) ** 2)
+
+
+def test_synthetic_data_has_the_promised_geometry():
+    rng = np.random.default_rng(0)
+    X, y = kernel_trick.separable(300, rng)
+    assert kernel_trick.linear_svm(X, y, C=1e6).score(X, y) == 1.0
+    X, y = kernel_trick.overlapping(300, rng)
+    assert 0.7 < kernel_trick.linear_svm(X, y, C=1.0).score(X, y) < 1.0
+    X, y = kernel_trick.concentric(300, rng)
+    assert kernel_trick.linear_svm(X, y, C=1.0).score(X, y) < 0.8
+    lifted = kernel_trick.lift(X)
+    assert kernel_trick.linear_svm(lifted, y, C=1e3).score(lifted, y) == 1.0
