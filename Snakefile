@@ -5,6 +5,8 @@
 #     data/                     train.parquet, test.parquet, summary.json, sample_digits.png
 #     pca/                      variance tables, 2-D and 3-D scatters, cumulative curve
 #     svm/                      kernels table, decision regions, grid search, final model
+#     nn_numpy/                 the from-scratch network: weights, loss, AUCs, ROC curves
+#     mlp/, cnn/                the Keras models, histories, confusion matrices, feature maps
 #     logs/<rule>.log           every rule's log
 #     benchmarks/<rule>.tsv     wall time, CPU time and peak memory of the costly rules
 # results/kernel_trick/         the SVM intuition figures on synthetic 2-D data
@@ -24,6 +26,8 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pca.smk"
 include: "rules/svm.smk"
+include: "rules/nn_numpy.smk"
+include: "rules/keras.smk"
 
 
 rule all:

@@ -69,4 +69,13 @@ def all_targets(dataset):
         f"{svm}/grid_heatmap.png",
         f"{svm}/final_metrics.json",
         "results/kernel_trick/lift.png",
+        f"results/{dataset}/nn_numpy/roc_curves.png",
+        f"results/{dataset}/mlp/metrics.json",
+        f"results/{dataset}/cnn/metrics.json",
+        f"results/{dataset}/cnn/feature_maps.png",
     ]
+
+
+def cnn_training_settings():
+    """The CNN's settings minus the feature-map image, which only the drawing uses."""
+    return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}

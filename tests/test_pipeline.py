@@ -102,3 +102,31 @@ def test_svm_outputs(pipeline_run):
     model = out(pipeline_run, "svm", "final_model.joblib")
     recorded = out(pipeline_run, "svm", "final_model.joblib.sha256").read_text().split()[0]
     assert recorded == sha256_file(model)
+
+
+def test_network_outputs(pipeline_run):
+    import pandas as pd
+
+    history = pd.read_csv(out(pipeline_run, "nn_numpy", "history.csv"))
+    assert history["epoch"].tolist() == [1, 2]
+    assert (history["examples"] == 7996).all()  # every training image, every epoch
+    assert history["loss"].iloc[1] < history["loss"].iloc[0]
+    auc = pd.read_csv(out(pipeline_run, "nn_numpy", "auc.csv"))
+    assert auc["class"].astype(str).tolist() == [*map(str, range(10)), "micro", "macro"]
+    assert auc["auc"].between(0.9, 1).all()
+    with np.load(out(pipeline_run, "nn_numpy", "weights.npz"), allow_pickle=False) as weights:
+        assert weights["W1"].shape == (100, 784) and weights["W2"].shape == (10, 100)
+    for kind, train_size in (("mlp", 7996), ("cnn", 6397)):
+        row = json.loads(out(pipeline_run, kind, "metrics.json").read_text())[0]
+        assert row["model"] == kind and row["train_size"] == train_size
+        assert 0.85 < row["accuracy"] <= 1 and 0 < row["test_loss"] < 1
+        history = pd.read_csv(out(pipeline_run, kind, "history.csv"))
+        assert len(history) == {"mlp": 10, "cnn": 5}[kind]
+        recorded = out(pipeline_run, kind, "model.keras.sha256").read_text().split()[0]
+        assert recorded == sha256_file(out(pipeline_run, kind, "model.keras"))
+    cnn_history = pd.read_csv(out(pipeline_run, "cnn", "history.csv"))
+    assert {"val_loss", "val_accuracy"} <= set(cnn_history.columns)
+    with np.load(out(pipeline_run, "cnn", "feature_maps.npz"), allow_pickle=False) as maps:
+        assert maps["conv_1"].shape == (26, 26, 6) and maps["pool_2"].shape == (5, 5, 16)
+    log = out(pipeline_run, "logs", "train_mlp.log").read_text()
+    assert "epoch 10/10" in log

@@ -14,13 +14,21 @@ import numpy as np
 def setup_logging(log_path: str | Path | None) -> logging.Logger:
     """Send log records (and library chatter on stderr) to the rule's log file.
 
-    Records also go to the console's stderr, so a user watching `snakemake`
-    sees progress of long steps as they happen.
+    Records also go to the console, so a user watching `snakemake` sees the
+    progress of long steps as they happen.
     """
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.__stderr__)]
+    console = sys.__stderr__
+    handlers: list[logging.Handler] = []
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))
+        # Library chatter written straight to file descriptor 2 (TensorFlow's C++
+        # logs, warnings) goes to the log file; our own records still reach the console.
+        console = os.fdopen(os.dup(2), "w", buffering=1)
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+    handlers.append(logging.StreamHandler(console))
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

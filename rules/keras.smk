@@ -1,0 +1,81 @@
+rule train_mlp:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
+        code=code("data", "keras_models", "metrics", "figures", "datasets", "storage", "runtime"),
+    output:
+        model="results/{dataset}/mlp/model.keras",
+        checksum="results/{dataset}/mlp/model.keras.sha256",
+        history="results/{dataset}/mlp/history.csv",
+        history_figure="results/{dataset}/mlp/history.png",
+        confusion="results/{dataset}/mlp/confusion.png",
+        metrics="results/{dataset}/mlp/metrics.json",
+    log:
+        log_path("train_mlp"),
+    benchmark:
+        bench_path("train_mlp")
+    conda:
+        "../envs/keras.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
+    params:
+        kind="mlp",
+        settings=config["mlp"],
+    script:
+        "../scripts/keras_train.py"
+
+
+rule train_cnn:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
+        code=code("data", "keras_models", "metrics", "figures", "datasets", "storage", "runtime"),
+    output:
+        model="results/{dataset}/cnn/model.keras",
+        checksum="results/{dataset}/cnn/model.keras.sha256",
+        history="results/{dataset}/cnn/history.csv",
+        history_figure="results/{dataset}/cnn/history.png",
+        confusion="results/{dataset}/cnn/confusion.png",
+        metrics="results/{dataset}/cnn/metrics.json",
+    log:
+        log_path("train_cnn"),
+    benchmark:
+        bench_path("train_cnn")
+    conda:
+        "../envs/keras.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
+    params:
+        kind="cnn",
+        settings=cnn_training_settings(),
+    script:
+        "../scripts/keras_train.py"
+
+
+rule cnn_feature_maps:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        model="results/{dataset}/cnn/model.keras",
+        checksum="results/{dataset}/cnn/model.keras.sha256",
+        code=code("data", "keras_models", "figures", "datasets", "storage", "runtime"),
+    output:
+        figure="results/{dataset}/cnn/feature_maps.png",
+        arrays="results/{dataset}/cnn/feature_maps.npz",
+    log:
+        log_path("cnn_feature_maps"),
+    conda:
+        "../envs/keras.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    params:
+        image=config["cnn"]["feature_map_image"],
+    script:
+        "../scripts/cnn_feature_maps.py"

@@ -1,0 +1,115 @@
+"""Rules train_mlp and train_cnn: fit a Keras model, save it, score it on the test set."""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from mnist_study import data, figures, metrics
+from mnist_study.datasets import get_spec
+from mnist_study.keras_models import configure_backend
+from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.storage import atomic_path, record_checksum, write_json, write_table
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.threads)
+    configure_backend(snakemake.threads)
+    from mnist_study import keras_models
+
+    kind = snakemake.params.kind
+    settings = snakemake.params.settings
+    keras_models.set_seed(settings["seed"])  # before building: seeds the initial weights
+    train = data.read_split(snakemake.input.train)
+    test = data.read_split(snakemake.input.test)
+    X, X_test = train.X, test.X
+    validation = None
+    if kind == "mlp":
+        model = keras_models.build_mlp(
+            settings["hidden"], settings["dropout"], settings["learning_rate"]
+        )
+        X_fit, y_fit = X, train.y
+    else:
+        model = keras_models.build_cnn(settings["dropout"], settings["learning_rate"])
+        X, X_test = keras_models.as_images(X), keras_models.as_images(X_test)
+        fit_idx, val_idx = keras_models.validation_split(
+            len(train), settings["validation_split"], settings["seed"]
+        )
+        X_fit, y_fit = X[fit_idx], train.y[fit_idx]
+        validation = (X[val_idx], train.y[val_idx])
+    log.info(
+        "%s: %d parameters, training on %d images%s",
+        kind,
+        model.count_params(),
+        len(y_fit),
+        f", validating on {len(validation[1])}" if validation else "",
+    )
+    start = time.perf_counter()
+    history = keras_models.train(
+        model,
+        X_fit,
+        y_fit,
+        settings["epochs"],
+        settings["batch_size"],
+        settings["seed"],
+        validation,
+    )
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
+    predict_seconds = time.perf_counter() - start
+    predicted = np.argmax(probabilities, axis=1)
+    scores = metrics.classification_scores(test.y, predicted, probabilities)
+    test_loss = metrics.cross_entropy(test.y, probabilities)
+    log.info(
+        "test loss %.4f, accuracy %.4f, macro AUC %.4f",
+        test_loss,
+        scores["accuracy"],
+        scores["macro_auc"],
+    )
+
+    with atomic_path(snakemake.output.model) as tmp:
+        model.save(tmp.with_suffix(".keras"))
+        tmp.with_suffix(".keras").replace(tmp)
+    record_checksum(snakemake.output.model)
+    history_table = pd.DataFrame(history)
+    write_table(history_table, snakemake.output.history)
+    shown = dict(settings)
+    write_json(
+        snakemake.output.metrics,
+        [
+            metrics.metric_row(
+                kind,
+                kind,
+                shown,
+                train_size=len(y_fit),
+                test_size=len(test),
+                accuracy=scores["accuracy"],
+                macro_auc=scores["macro_auc"],
+                test_loss=test_loss,
+                fit_seconds=fit_seconds,
+                predict_seconds=predict_seconds,
+            )
+        ],
+    )
+    spec = get_spec(snakemake.wildcards.dataset)
+    label = (
+        "MLP 784-" + "-".join(map(str, settings["hidden"])) + "-10"
+        if kind == "mlp"
+        else ("LeNet-5-like CNN")
+    )
+    figures.save(
+        figures.training_history(history_table, f"{label}: training history"),
+        snakemake.output.history_figure,
+    )
+    figures.save(
+        figures.confusion(
+            scores["confusion"], spec.classes, f"{label}: test accuracy {scores['accuracy']:.4f}"
+        ),
+        snakemake.output.confusion,
+    )
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])

@@ -1,0 +1,162 @@
+"""The Keras MLP and LeNet-5-like CNN, written against the Keras 3 API only.
+
+Nothing here calls a backend directly, so the same code runs with
+KERAS_BACKEND=tensorflow (the default), jax or torch. Import this module only
+after `configure_backend`, which must run before Keras is first imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def configure_backend(threads: int, deterministic: bool = True) -> None:
+    """Thread counts and determinism for the backend; call before importing keras."""
+    threads = str(max(1, int(threads)))
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["TF_NUM_INTRAOP_THREADS"] = threads
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = threads
+    if deterministic:
+        # Same seed, same machine, same metrics: TensorFlow's deterministic kernels.
+        os.environ["TF_DETERMINISTIC_OPS"] = "1"
+
+
+def set_seed(value: int) -> None:
+    """Seed Python, numpy and the backend: initial weights, dropout and shuffling."""
+    import keras
+
+    keras.utils.set_random_seed(value)
+
+
+def build_mlp(hidden=(1200, 1200), dropout: float = 0.4, learning_rate: float = 1e-3):
+    """784-1200-1200-10: ReLU, dropout after the first hidden layer, softmax, Adam."""
+    import keras
+    from keras import layers
+
+    stack = [keras.Input(shape=(784,), name="pixels")]
+    for i, units in enumerate(hidden):
+        stack.append(layers.Dense(units, activation="relu", name=f"hidden_{i + 1}"))
+        if i == 0:
+            stack.append(layers.Dropout(dropout, name="dropout"))
+    stack.append(layers.Dense(10, activation="softmax", name="output"))
+    model = keras.Sequential(stack, name="mlp")
+    _compile(model, learning_rate)
+    return model
+
+
+def build_cnn(dropout: float = 0.5, learning_rate: float = 1e-3):
+    """LeNet-5-like: conv 6@3x3, pool, conv 16@3x3, pool, dense 120, dropout, 84, 10."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="image"),
+            layers.Conv2D(6, 3, activation="relu", name="conv_1"),
+            layers.MaxPooling2D(2, name="pool_1"),
+            layers.Conv2D(16, 3, activation="relu", name="conv_2"),
+            layers.MaxPooling2D(2, name="pool_2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(120, activation="relu", name="dense_120"),
+            layers.Dropout(dropout, name="dropout"),
+            layers.Dense(84, activation="relu", name="dense_84"),
+            layers.Dense(10, activation="softmax", name="output"),
+        ],
+        name="cnn",
+    )
+    _compile(model, learning_rate)
+    return model
+
+
+def _compile(model, learning_rate: float) -> None:
+    import keras
+
+    # Sparse categorical cross-entropy is categorical cross-entropy with the
+    # labels given as integers rather than one-hot rows: the same loss.
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def as_images(X: np.ndarray) -> np.ndarray:
+    return X.reshape(-1, 28, 28, 1)
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded shuffled split of range(n) into training and validation indices."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction))
+    if not 0 < n_val < n:
+        raise ValueError(f"validation fraction {fraction} of {n} examples leaves an empty side")
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def epoch_logger():
+    """A callback that logs each epoch's metrics and time (progress on long runs)."""
+    import keras
+
+    class EpochLog(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            logs["seconds"] = time.perf_counter() - self.start
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()))
+            log.info("epoch %d/%d: %s", epoch + 1, self.params.get("epochs", 0), shown)
+
+    return EpochLog()
+
+
+def train(model, X, y, epochs: int, batch_size: int, seed: int, validation=None) -> list[dict]:
+    """Fit with shuffling seeded by `seed`; returns one record per epoch."""
+    set_seed(seed)
+    history = model.fit(
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation,
+        shuffle=True,
+        verbose=0,
+        callbacks=[epoch_logger()],
+    )
+    records = []
+    for epoch in range(epochs):
+        record = {"epoch": epoch + 1}
+        record.update({k: float(v[epoch]) for k, v in history.history.items()})
+        records.append(record)
+    return records
+
+
+def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Activations of each convolution and pooling layer for one 28x28 image."""
+    import keras
+
+    wanted = [layer for layer in model.layers if layer.name.startswith(("conv", "pool"))]
+    probe = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in wanted])
+    outputs = probe.predict(as_images(image[None, :]), verbose=0)
+    return [(layer.name, np.asarray(out)[0]) for layer, out in zip(wanted, outputs, strict=True)]
+
+
+def mlp_flops_per_example(hidden=(1200, 1200)) -> float:
+    """Training FLOPs per example of the MLP's dense layers: 3 matmuls x 2 per MAC."""
+    sizes = [784, *hidden, 10]
+    macs = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    return 6.0 * macs
+
+
+def cnn_flops_per_example() -> float:
+    """Training FLOPs per example of the CNN's convolutions and dense layers."""
+    macs = 26 * 26 * 6 * 9 * 1 + 11 * 11 * 16 * 9 * 6 + 400 * 120 + 120 * 84 + 84 * 10
+    return 6.0 * macs

@@ -1,0 +1,90 @@
+"""Rule train_nn_numpy: the from-scratch network, trained and scored with ROC curves."""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from mnist_study import data, figures, metrics
+from mnist_study.datasets import get_spec
+from mnist_study.nn_numpy import NeuralNetwork
+from mnist_study.runtime import limit_threads, seed_everything, setup_logging
+from mnist_study.storage import record_checksum, write_json, write_table
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.threads)
+    settings = snakemake.params.settings
+    rng = seed_everything(settings["seed"])
+    train = data.read_split(snakemake.input.train)
+    test = data.read_split(snakemake.input.test)
+    net = NeuralNetwork(784, settings["hidden"], 10, settings["init_scale"], rng)
+    log.info(
+        "training a 784-%d-10 network: %d epochs, batch %d, learning rate %g",
+        settings["hidden"],
+        settings["epochs"],
+        settings["batch_size"],
+        settings["learning_rate"],
+    )
+    start = time.perf_counter()
+    history = net.fit(
+        train.X, train.y, settings["batch_size"], settings["epochs"], settings["learning_rate"], rng
+    )
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probabilities = net.predict_proba(test.X)
+    predict_seconds = time.perf_counter() - start
+    predicted = np.argmax(probabilities, axis=1)
+    scores = metrics.classification_scores(test.y, predicted, probabilities)
+    test_loss = metrics.cross_entropy(test.y, probabilities)
+    curves = metrics.roc_curves(test.y, probabilities)
+    micro = float(np.trapezoid(curves["micro"][1], curves["micro"][0]))
+    log.info(
+        "test accuracy %.4f, macro AUC %.4f, micro AUC %.4f",
+        scores["accuracy"],
+        scores["macro_auc"],
+        micro,
+    )
+
+    net.save(snakemake.output.weights)
+    record_checksum(snakemake.output.weights)
+    write_table(pd.DataFrame(history), snakemake.output.history)
+    auc_table = pd.DataFrame(
+        {
+            "class": list(range(10)) + ["micro", "macro"],
+            "auc": scores["per_class_auc"] + [micro, scores["macro_auc"]],
+        }
+    )
+    write_table(auc_table, snakemake.output.auc)
+    write_json(
+        snakemake.output.metrics,
+        [
+            metrics.metric_row(
+                "nn_numpy",
+                "nn_numpy",
+                {k: settings[k] for k in ("hidden", "batch_size", "epochs", "learning_rate")},
+                train_size=len(train),
+                test_size=len(test),
+                accuracy=scores["accuracy"],
+                macro_auc=scores["macro_auc"],
+                test_loss=test_loss,
+                fit_seconds=fit_seconds,
+                predict_seconds=predict_seconds,
+            )
+        ],
+    )
+    spec = get_spec(snakemake.wildcards.dataset)
+    aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
+    aucs.update(micro=micro, macro=scores["macro_auc"])
+    fig = figures.roc_figure(
+        curves,
+        aucs,
+        spec.classes,
+        f"numpy network 784-{settings['hidden']}-10: ROC curves on {len(test):,} test images",
+    )
+    figures.save(fig, snakemake.output.roc)
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])
