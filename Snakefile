@@ -7,9 +7,12 @@
 #     svm/                      kernels table, decision regions, grid search, final model
 #     nn_numpy/                 the from-scratch network: weights, loss, AUCs, ROC curves
 #     mlp/, cnn/                the Keras models, histories, confusion matrices, feature maps
+#     tables/                   metrics, study comparison, stage costs (CSV, Parquet, Markdown)
 #     logs/<rule>.log           every rule's log
 #     benchmarks/<rule>.tsv     wall time, CPU time and peak memory of the costly rules
 # results/kernel_trick/         the SVM intuition figures on synthetic 2-D data
+# results/tables/               metrics of every dataset run, and run_log.csv (one row per run)
+# results/report.html           `snakemake --report results/report.html`
 #
 # Run `snakemake --cores 8`; see README.md for datasets, settings and reruns.
 
@@ -22,12 +25,25 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pca.smk"
 include: "rules/svm.smk"
 include: "rules/nn_numpy.smk"
 include: "rules/keras.smk"
+include: "rules/results.smk"
+
+
+# Quick bookkeeping that is not worth a cluster job.
+localrules:
+    all,
+    metrics_table,
+    study_comparison,
+    stage_costs,
+    collect_datasets,
 
 
 rule all:

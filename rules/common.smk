@@ -16,6 +16,9 @@ except ConfigError as err:
 validate(config, schema="schemas/config.schema.yaml", set_default=True)
 
 DATASET = config["dataset"]
+# Threads of the rules that use several cores (grid search, Keras). A local run
+# scales them down to --cores; on a cluster, set-threads in the profile overrides.
+MAX_THREADS = 8
 DATASET_FILES = [
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -25,8 +28,11 @@ DATASET_FILES = [
 BUNDLED = PACKAGE / "bundled"
 
 
+DATASETS = ["mnist-sample", "mnist", "fashion-mnist"]
+
+
 wildcard_constraints:
-    dataset="|".join(["mnist-sample", "mnist", "fashion-mnist"]),
+    dataset="|".join(DATASETS),
     file="|".join(f.replace(".", r"\.") for f in DATASET_FILES),
     components="2|3",
 
@@ -73,7 +79,52 @@ def all_targets(dataset):
         f"results/{dataset}/mlp/metrics.json",
         f"results/{dataset}/cnn/metrics.json",
         f"results/{dataset}/cnn/feature_maps.png",
+        f"results/{dataset}/tables/study_comparison.csv",
+        f"results/{dataset}/tables/stage_costs.csv",
+        "results/tables/metrics_by_dataset.csv",
     ]
+
+
+# Jobs whose benchmark files feed the stage-costs table.
+BENCHMARKED = [
+    "prepare_data",
+    "pca_projection_2",
+    "pca_projection_3",
+    "pca_variance",
+    "compare_svm_kernels",
+    "plot_svm_boundaries",
+    "svm_grid_search",
+    "train_final_svm",
+    "score_final_svm",
+    "train_nn_numpy",
+    "train_mlp",
+    "train_cnn",
+]
+
+
+def model_metric_files(wildcards):
+    d = f"results/{wildcards.dataset}"
+    return [
+        f"{d}/svm/kernels_metrics.json",
+        f"{d}/svm/final_metrics.json",
+        f"{d}/nn_numpy/metrics.json",
+        f"{d}/mlp/metrics.json",
+        f"{d}/cnn/metrics.json",
+    ]
+
+
+def benchmark_files(wildcards):
+    return [f"results/{wildcards.dataset}/benchmarks/{job}.tsv" for job in BENCHMARKED]
+
+
+def dataset_metric_tables(wildcards):
+    """The metrics table of the configured dataset and of every dataset already run."""
+    present = {
+        p.parent.parent.name
+        for p in Path("results").glob("*/tables/metrics.parquet")
+        if p.parent.parent.name in DATASETS
+    }
+    return [f"results/{d}/tables/metrics.parquet" for d in sorted(present | {DATASET})]
 
 
 def cnn_training_settings():

@@ -42,7 +42,12 @@ rule plot_sample_digits:
         train="results/{dataset}/data/train.parquet",
         code=code("data", "figures", "runtime"),
     output:
-        figure="results/{dataset}/data/sample_digits.png",
+        figure=report(
+            "results/{dataset}/data/sample_digits.png",
+            caption="../report/sample_digits.rst",
+            category="1. Data",
+            labels={"result": "sample digits", "type": "figure"},
+        ),
     log:
         log_path("plot_sample_digits"),
     conda:

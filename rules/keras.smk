@@ -7,8 +7,18 @@ rule train_mlp:
         model="results/{dataset}/mlp/model.keras",
         checksum="results/{dataset}/mlp/model.keras.sha256",
         history="results/{dataset}/mlp/history.csv",
-        history_figure="results/{dataset}/mlp/history.png",
-        confusion="results/{dataset}/mlp/confusion.png",
+        history_figure=report(
+            "results/{dataset}/mlp/history.png",
+            caption="../report/mlp_history.rst",
+            category="5. Keras MLP",
+            labels={"result": "training history", "type": "figure"},
+        ),
+        confusion=report(
+            "results/{dataset}/mlp/confusion.png",
+            caption="../report/mlp_confusion.rst",
+            category="5. Keras MLP",
+            labels={"result": "confusion matrix", "type": "figure"},
+        ),
         metrics="results/{dataset}/mlp/metrics.json",
     log:
         log_path("train_mlp"),
@@ -16,7 +26,7 @@ rule train_mlp:
         bench_path("train_mlp")
     conda:
         "../envs/keras.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     resources:
         mem_mb=6000,
         runtime=60,
@@ -37,8 +47,18 @@ rule train_cnn:
         model="results/{dataset}/cnn/model.keras",
         checksum="results/{dataset}/cnn/model.keras.sha256",
         history="results/{dataset}/cnn/history.csv",
-        history_figure="results/{dataset}/cnn/history.png",
-        confusion="results/{dataset}/cnn/confusion.png",
+        history_figure=report(
+            "results/{dataset}/cnn/history.png",
+            caption="../report/cnn_history.rst",
+            category="6. Keras CNN",
+            labels={"result": "training history", "type": "figure"},
+        ),
+        confusion=report(
+            "results/{dataset}/cnn/confusion.png",
+            caption="../report/cnn_confusion.rst",
+            category="6. Keras CNN",
+            labels={"result": "confusion matrix", "type": "figure"},
+        ),
         metrics="results/{dataset}/cnn/metrics.json",
     log:
         log_path("train_cnn"),
@@ -46,7 +66,7 @@ rule train_cnn:
         bench_path("train_cnn")
     conda:
         "../envs/keras.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     resources:
         mem_mb=6000,
         runtime=60,
@@ -65,7 +85,12 @@ rule cnn_feature_maps:
         checksum="results/{dataset}/cnn/model.keras.sha256",
         code=code("data", "keras_models", "figures", "datasets", "storage", "runtime"),
     output:
-        figure="results/{dataset}/cnn/feature_maps.png",
+        figure=report(
+            "results/{dataset}/cnn/feature_maps.png",
+            caption="../report/feature_maps.rst",
+            category="6. Keras CNN",
+            labels={"result": "feature maps", "type": "figure"},
+        ),
         arrays="results/{dataset}/cnn/feature_maps.npz",
     log:
         log_path("cnn_feature_maps"),

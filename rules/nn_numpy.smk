@@ -9,7 +9,12 @@ rule train_nn_numpy:
         history="results/{dataset}/nn_numpy/history.csv",
         auc="results/{dataset}/nn_numpy/auc.csv",
         metrics="results/{dataset}/nn_numpy/metrics.json",
-        roc="results/{dataset}/nn_numpy/roc_curves.png",
+        roc=report(
+            "results/{dataset}/nn_numpy/roc_curves.png",
+            caption="../report/nn_roc.rst",
+            category="4. Numpy network",
+            labels={"result": "ROC curves", "type": "figure"},
+        ),
     log:
         log_path("train_nn_numpy"),
     benchmark:

@@ -4,7 +4,12 @@ rule pca_projection:
         code=code("data", "pca", "figures", "datasets", "storage", "runtime"),
     output:
         table="results/{dataset}/pca/pca{components}_variance.csv",
-        figure="results/{dataset}/pca/pca{components}_scatter.png",
+        figure=report(
+            "results/{dataset}/pca/pca{components}_scatter.png",
+            caption="../report/pca_scatter.rst",
+            category="2. PCA",
+            labels={"result": "{components}-component scatter", "type": "figure"},
+        ),
     log:
         "results/{dataset}/logs/pca_projection_{components}.log",
     benchmark:
@@ -28,9 +33,19 @@ rule pca_variance:
     output:
         variance_csv="results/{dataset}/pca/explained_variance.csv",
         variance_parquet="results/{dataset}/pca/explained_variance.parquet",
-        levels="results/{dataset}/pca/components_for_variance.csv",
+        levels=report(
+            "results/{dataset}/pca/components_for_variance.csv",
+            caption="../report/pca_levels.rst",
+            category="2. PCA",
+            labels={"result": "components per variance level", "type": "table"},
+        ),
         timing="results/{dataset}/pca/timing.json",
-        figure="results/{dataset}/pca/cumulative_variance.png",
+        figure=report(
+            "results/{dataset}/pca/cumulative_variance.png",
+            caption="../report/pca_cumulative.rst",
+            category="2. PCA",
+            labels={"result": "cumulative explained variance", "type": "figure"},
+        ),
         figure_svg="results/{dataset}/pca/cumulative_variance.svg",
     log:
         log_path("pca_variance"),

@@ -4,7 +4,12 @@ rule compare_svm_kernels:
         test="results/{dataset}/data/test.parquet",
         code=code("data", "svm", "metrics", "storage", "runtime"),
     output:
-        table="results/{dataset}/svm/kernels.csv",
+        table=report(
+            "results/{dataset}/svm/kernels.csv",
+            caption="../report/svm_kernels.rst",
+            category="3. SVM",
+            labels={"result": "four kernels on the test set", "type": "table"},
+        ),
         confusion="results/{dataset}/svm/kernels_confusion.csv",
         metrics="results/{dataset}/svm/kernels_metrics.json",
     log:
@@ -29,7 +34,12 @@ rule plot_svm_boundaries:
         train="results/{dataset}/data/train.parquet",
         code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
     output:
-        figure="results/{dataset}/svm/decision_boundaries.png",
+        figure=report(
+            "results/{dataset}/svm/decision_boundaries.png",
+            caption="../report/svm_boundaries.rst",
+            category="3. SVM",
+            labels={"result": "decision regions on 2 components", "type": "figure"},
+        ),
     log:
         log_path("plot_svm_boundaries"),
     benchmark:
@@ -55,14 +65,19 @@ rule svm_grid_search:
     output:
         table="results/{dataset}/svm/grid_search.csv",
         best="results/{dataset}/svm/grid_best.json",
-        figure="results/{dataset}/svm/grid_heatmap.png",
+        figure=report(
+            "results/{dataset}/svm/grid_heatmap.png",
+            caption="../report/svm_grid.rst",
+            category="3. SVM",
+            labels={"result": "grid search heatmap", "type": "figure"},
+        ),
     log:
         log_path("svm_grid_search"),
     benchmark:
         bench_path("svm_grid_search")
     conda:
         "../envs/sklearn.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -109,7 +124,12 @@ rule score_final_svm:
     output:
         metrics="results/{dataset}/svm/final_metrics.json",
         scores="results/{dataset}/svm/final_scores.json",
-        figure="results/{dataset}/svm/final_confusion.png",
+        figure=report(
+            "results/{dataset}/svm/final_confusion.png",
+            caption="../report/svm_final.rst",
+            category="3. SVM",
+            labels={"result": "final model confusion matrix", "type": "figure"},
+        ),
     log:
         log_path("score_final_svm"),
     benchmark:
@@ -128,8 +148,18 @@ rule svm_kernel_trick:
     input:
         code=code("kernel_trick", "figures", "storage", "runtime"),
     output:
-        margins="results/kernel_trick/margins.png",
-        lift="results/kernel_trick/lift.png",
+        margins=report(
+            "results/kernel_trick/margins.png",
+            caption="../report/kernel_margins.rst",
+            category="3. SVM",
+            labels={"result": "kernel trick: margins", "type": "figure"},
+        ),
+        lift=report(
+            "results/kernel_trick/lift.png",
+            caption="../report/kernel_lift.rst",
+            category="3. SVM",
+            labels={"result": "kernel trick: lift into 3-D", "type": "figure"},
+        ),
         summary="results/kernel_trick/summary.json",
     log:
         "results/logs/svm_kernel_trick.log",

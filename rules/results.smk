@@ -1,0 +1,85 @@
+rule metrics_table:
+    input:
+        metrics=model_metric_files,
+        code=code("results", "metrics", "storage", "runtime"),
+    output:
+        report(
+            "results/{dataset}/tables/metrics.csv",
+            caption="../report/metrics.rst",
+            category="7. Results",
+            labels={"result": "metrics of every model", "type": "table"},
+        ),
+        "results/{dataset}/tables/metrics.parquet",
+        "results/{dataset}/tables/metrics.md",
+    log:
+        log_path("metrics_table"),
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        table="metrics",
+    script:
+        "../scripts/results_tables.py"
+
+
+rule study_comparison:
+    input:
+        pca_variance="results/{dataset}/pca/explained_variance.parquet",
+        levels="results/{dataset}/pca/components_for_variance.csv",
+        grid_best="results/{dataset}/svm/grid_best.json",
+        metrics="results/{dataset}/tables/metrics.parquet",
+        code=code("results", "metrics", "storage", "runtime"),
+    output:
+        report(
+            "results/{dataset}/tables/study_comparison.csv",
+            caption="../report/study_comparison.rst",
+            category="7. Results",
+            labels={"result": "comparison with the study", "type": "table"},
+        ),
+        "results/{dataset}/tables/study_comparison.md",
+    log:
+        log_path("study_comparison"),
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        table="study_comparison",
+    script:
+        "../scripts/results_tables.py"
+
+
+rule stage_costs:
+    input:
+        benchmarks=benchmark_files,
+        code=code("results", "metrics", "storage", "runtime"),
+    output:
+        report(
+            "results/{dataset}/tables/stage_costs.csv",
+            caption="../report/stage_costs.rst",
+            category="7. Results",
+            labels={"result": "cost of every stage", "type": "table"},
+        ),
+        "results/{dataset}/tables/stage_costs.md",
+    log:
+        log_path("stage_costs"),
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        table="stage_costs",
+    script:
+        "../scripts/results_tables.py"
+
+
+rule collect_datasets:
+    input:
+        tables=dataset_metric_tables,
+        code=code("results", "metrics", "storage", "runtime"),
+    output:
+        "results/tables/metrics_by_dataset.csv",
+        "results/tables/metrics_by_dataset.md",
+    log:
+        "results/logs/collect_datasets.log",
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        run_log="results/tables/run_log.csv",
+    script:
+        "../scripts/collect_runs.py"

@@ -1,0 +1,160 @@
+"""The Snakemake report: built from the bundled-sample run, opened in a real browser."""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import run_snakemake
+
+EXPECTED = {
+    "data/sample_digits.png",
+    "pca/pca2_scatter.png",
+    "pca/pca3_scatter.png",
+    "pca/cumulative_variance.png",
+    "pca/components_for_variance.csv",
+    "svm/kernels.csv",
+    "svm/decision_boundaries.png",
+    "svm/grid_heatmap.png",
+    "svm/final_confusion.png",
+    "nn_numpy/roc_curves.png",
+    "mlp/history.png",
+    "mlp/confusion.png",
+    "cnn/history.png",
+    "cnn/confusion.png",
+    "cnn/feature_maps.png",
+    "tables/metrics.csv",
+    "tables/study_comparison.csv",
+    "tables/stage_costs.csv",
+}
+KERNEL_TRICK = {"results/kernel_trick/margins.png", "results/kernel_trick/lift.png"}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--disable-component-update",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
+
+
+@pytest.fixture(scope="session")
+def report(pipeline_run):
+    workdir, _ = pipeline_run
+    run_snakemake(workdir, "--report", "results/report.html")
+    return workdir / "results" / "report.html"
+
+
+def embedded_results(html: str) -> set[str]:
+    return set(re.findall(r'"(results/[^"]+)": \{"name"', html))
+
+
+def test_report_embeds_every_figure_and_table(report):
+    html = report.read_text()
+    expected = {f"results/mnist-sample/{name}" for name in EXPECTED} | KERNEL_TRICK
+    assert embedded_results(html) == expected
+    assert "The MNIST study, reproduced" in html and "mnist-sample" in html
+    for category in (
+        "1. Data",
+        "2. PCA",
+        "3. SVM",
+        "4. Numpy network",
+        "5. Keras MLP",
+        "6. Keras CNN",
+        "7. Results",
+    ):
+        assert f'"{category}"' in html
+    # Self-contained: every result travels inside the file as a data URI.
+    assert html.count('"data_uri": "data:image/png') == len([e for e in expected if ".png" in e])
+
+
+def find_chromium():
+    """Debian's chromium and chromedriver; installed here when running as root on Debian."""
+    found = shutil.which("chromium"), shutil.which("chromedriver")
+    if all(found):
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run(
+            [
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ],
+            check=True,
+            env=env,
+            timeout=900,
+            capture_output=True,
+        )
+        return shutil.which("chromium"), shutil.which("chromedriver")
+    pytest.skip(
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+    )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = find_chromium()
+    options = Options()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_report_renders_in_chromium(report, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(report.resolve().as_uri())
+    time.sleep(1)
+    assert "The MNIST study, reproduced" in browser.find_element(By.TAG_NAME, "body").text
+    # Every embedded figure decodes to a real image in the browser.
+    sizes = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const images = Object.entries(results).filter(([, r]) => r.mime_type.startsWith("image/"));
+        Promise.all(images.map(([path, r]) => new Promise(resolve => {
+            const img = new Image();
+            img.onload = () => resolve([path, img.naturalWidth]);
+            img.onerror = () => resolve([path, 0]);
+            img.src = r.data_uri;
+        }))).then(done);
+        """
+    )
+    assert len(sizes) == len([e for e in EXPECTED if e.endswith(".png")]) + len(KERNEL_TRICK)
+    assert all(width > 100 for _, width in sizes), sizes
+    # Open one figure the way a reader would: its category, then its eye icon.
+    browser.find_element(By.XPATH, "//*[normalize-space(text())='3. SVM']").click()
+    time.sleep(0.5)
+    row = browser.find_element(
+        By.XPATH, "//tr[.//*[normalize-space(text())='decision regions on 2 components']]"
+    )
+    row.find_elements(By.CSS_SELECTOR, "a, button, svg")[0].click()
+    time.sleep(1)
+    shown = browser.execute_script(
+        "return [...document.images].filter(i => i.src.includes('decision_boundaries'))"
+        ".map(i => [i.complete, i.naturalWidth])"
+    )
+    assert shown and all(complete and width > 100 for complete, width in shown), shown
+    screenshot = tmp_path / "report.png"
+    browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 20_000
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
