@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -38,8 +39,11 @@ wildcard_constraints:
 
 
 def code(*modules):
-    """The package modules a rule's script imports: editing one reruns the rule."""
-    return [str(PACKAGE / f"{m}.py") for m in ("__init__", *modules)]
+    """The package modules a rule's script imports: editing one reruns the rule.
+
+    Relative to the working directory, so a copied or moved run keeps its history.
+    """
+    return [os.path.relpath(PACKAGE / f"{m}.py") for m in ("__init__", *modules)]
 
 
 def log_path(rule_name):
@@ -56,7 +60,7 @@ def raw_files(wildcards):
         directory = Path(config["dataset_dir"]).expanduser()
         return [str(directory / f) for f in DATASET_FILES]
     if wildcards.dataset == "mnist-sample":
-        return [str(BUNDLED / wildcards.dataset / f) for f in DATASET_FILES]
+        return [os.path.relpath(BUNDLED / wildcards.dataset / f) for f in DATASET_FILES]
     return [f"results/{wildcards.dataset}/raw/{f}" for f in DATASET_FILES]
 
 

@@ -17,8 +17,12 @@ def main(snakemake):
     root = Path(mnist_study.__file__).resolve().parents[2]
     row = results.run_log_row(snakemake.config["dataset"], snakemake.config, root, current)
     run_log = results.append_run_log(snakemake.params.run_log, row)
-    log.info("datasets: %s; run log %s now has %d rows", sorted(combined["dataset"].unique()),
-             snakemake.params.run_log, len(run_log))
+    log.info(
+        "datasets: %s; run log %s now has %d rows",
+        sorted(combined["dataset"].unique()),
+        snakemake.params.run_log,
+        len(run_log),
+    )
 
 
 if "snakemake" in globals():

@@ -33,14 +33,14 @@ def main(snakemake):
         seed,
         snakemake.threads,
     )
-    best["search_seconds"] = time.perf_counter() - start
+    seconds = time.perf_counter() - start  # in the log and the benchmark, not in the tables
     log.info(
         "best: C=%g gamma=%g, CV accuracy %.4f +/- %.4f (%.1f s)",
         best["C"],
         best["gamma"],
         best["cv_accuracy"],
         best["cv_std"],
-        best["search_seconds"],
+        seconds,
     )
     write_table(table, snakemake.output.table)
     write_json(snakemake.output.best, best)

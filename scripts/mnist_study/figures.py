@@ -107,13 +107,8 @@ def cumulative_variance(cumulative: np.ndarray, levels: list[tuple[float, int]],
     ):
         ax.axhline(level, color=colour, ls="--", lw=1)
         ax.axvline(count, color=colour, ls=":", lw=1)
-        ax.annotate(
-            f"{level:.0%}: {count} components",
-            (count, level),
-            xytext=(8, -14),
-            textcoords="offset points",
-            color=colour,
-        )
+        # Labels sit at the left, above their level, where the curve is still low.
+        ax.text(1.1, level + 0.008, f"{level:.0%}: {count} components", color=colour, va="bottom")
     ax.set_xscale("log")
     ax.set_xlim(1, len(cumulative))
     ax.set_ylim(0, 1.02)
@@ -306,8 +301,8 @@ def feature_maps(image: np.ndarray, layers, title: str) -> plt.Figure:
     per_row = min(columns, 8)
     rows_per_layer = [-(-maps.shape[-1] // per_row) for _, maps in layers]
     total_rows = sum(rows_per_layer)
-    fig = plt.figure(figsize=(1.5 * (per_row + 2), 1.5 * total_rows + 0.8))
-    grid = fig.add_gridspec(total_rows, per_row + 2)
+    fig = plt.figure(figsize=(1.5 * (per_row + 3), 1.5 * total_rows + 0.8))
+    grid = fig.add_gridspec(total_rows, per_row + 3)  # column 2 is a gap before the maps
     ax = fig.add_subplot(grid[:, :2])
     ax.imshow(image.reshape(28, 28), cmap="gray_r")
     ax.set_title("input")
@@ -315,11 +310,11 @@ def feature_maps(image: np.ndarray, layers, title: str) -> plt.Figure:
     row = 0
     for (name, maps), n_rows in zip(layers, rows_per_layer, strict=True):
         for c in range(maps.shape[-1]):
-            cell = fig.add_subplot(grid[row + c // per_row, 2 + c % per_row])
+            cell = fig.add_subplot(grid[row + c // per_row, 3 + c % per_row])
             cell.imshow(maps[..., c], cmap="viridis")
             cell.set_xticks([])
             cell.set_yticks([])
-            if c % per_row == 0:
+            if c == 0:
                 cell.set_ylabel(f"{name}\n{maps.shape[0]}x{maps.shape[1]}", fontsize=8)
         row += n_rows
     fig.suptitle(title)

@@ -63,26 +63,51 @@ def study_comparison(
     rows = [
         ("PCA explained variance, component 1", "pca_component_1", float(ratio[0]), ""),
         ("PCA explained variance, component 2", "pca_component_2", float(ratio[1]), ""),
-        ("PCA explained variance, components 1+2", "pca_components_1_2",
-         float(ratio[:2].sum()), ""),
-        ("PCA components for 80% of variance", "pca_components_for_80",
-         float(at_80.iloc[0]) if len(at_80) else None,
-         "the study said about 50; the full MNIST needs 44"),
+        (
+            "PCA explained variance, components 1+2",
+            "pca_components_1_2",
+            float(ratio[:2].sum()),
+            "",
+        ),
+        (
+            "PCA components for 80% of variance",
+            "pca_components_for_80",
+            float(at_80.iloc[0]) if len(at_80) else None,
+            "the study said about 50; the full MNIST needs 44",
+        ),
         ("SVM grid search: best C", "svm_grid_best_C", grid_best["C"], ""),
         ("SVM grid search: best gamma", "svm_grid_best_gamma", grid_best["gamma"], ""),
-        ("SVM grid search: best CV accuracy", "svm_grid_cv_accuracy",
-         grid_best["cv_accuracy"],
-         "study: 5-fold CV on 500 random images of full MNIST, with gamma 0.0001 listed "
-         "twice"),
-        ("SVM RBF (C=1) accuracy", None, metric("svm_rbf", "accuracy"),
-         "not comparable: the study scored its kernels on their own training subset, "
-         "with AUC from hard predictions; this run scores on the test set"),
-        ("numpy network macro AUC", "nn_numpy_auc", metric("nn_numpy", "macro_auc"),
-         "study: trained on the full 60,000 MNIST training images"),
-        ("Keras MLP test accuracy", "mlp_accuracy", metric("mlp", "accuracy"),
-         "study: 'more than 98%' (training accuracy, full MNIST)"),
-        ("Keras CNN test accuracy", "cnn_accuracy", metric("cnn", "accuracy"),
-         "study: full MNIST test set"),
+        (
+            "SVM grid search: best CV accuracy",
+            "svm_grid_cv_accuracy",
+            grid_best["cv_accuracy"],
+            "study: 5-fold CV on 500 random images of full MNIST, with gamma 0.0001 listed twice",
+        ),
+        (
+            "SVM RBF (C=1) accuracy",
+            None,
+            metric("svm_rbf", "accuracy"),
+            "not comparable: the study scored its kernels on their own training subset, "
+            "with AUC from hard predictions; this run scores on the test set",
+        ),
+        (
+            "numpy network macro AUC",
+            "nn_numpy_auc",
+            metric("nn_numpy", "macro_auc"),
+            "study: trained on the full 60,000 MNIST training images",
+        ),
+        (
+            "Keras MLP test accuracy",
+            "mlp_accuracy",
+            metric("mlp", "accuracy"),
+            "study: 'more than 98%' (training accuracy, full MNIST)",
+        ),
+        (
+            "Keras CNN test accuracy",
+            "cnn_accuracy",
+            metric("cnn", "accuracy"),
+            "study: full MNIST test set",
+        ),
     ]
     table = pd.DataFrame(
         [
@@ -119,8 +144,9 @@ def stage_costs(bench_paths, dataset: str) -> pd.DataFrame:
                     "max_rss_mb": float(line["max_rss"]) if line["max_rss"] != "-" else None,
                 }
             )
-    return pd.DataFrame(rows, columns=["dataset", "job", "wall_seconds", "cpu_seconds",
-                                       "max_rss_mb"])
+    return pd.DataFrame(
+        rows, columns=["dataset", "job", "wall_seconds", "cpu_seconds", "max_rss_mb"]
+    )
 
 
 def collect_datasets(metric_tables) -> pd.DataFrame:
@@ -128,8 +154,9 @@ def collect_datasets(metric_tables) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=METRIC_COLUMNS)
-    return pd.concat(frames, ignore_index=True).sort_values(["dataset", "stage", "model"],
-                                                            ignore_index=True)
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["dataset", "stage", "model"], ignore_index=True
+    )
 
 
 def config_hash(config: dict) -> str:
@@ -167,4 +194,3 @@ def append_run_log(path: str | Path, row: dict) -> pd.DataFrame:
     log = pd.concat([log, pd.DataFrame([row])], ignore_index=True)
     write_table(log, path)
     return log
-

@@ -123,7 +123,6 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
             "mean_accuracy": cv["mean_test_score"],
             "std_accuracy": cv["std_test_score"],
             "rank": cv["rank_test_score"],
-            "mean_fit_seconds": cv["mean_fit_time"],
         }
     ).sort_values(["C", "gamma"], ignore_index=True)
     best = table.sort_values(["rank", "C", "gamma"]).iloc[0]
