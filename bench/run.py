@@ -1,0 +1,223 @@
+"""The benchmark suite: one command, a JSON and a Markdown summary.
+
+    python bench/run.py                 # bundled sample only (about 6 minutes on 2 cores)
+    python bench/run.py --full          # also the full 70,000-image Fashion-MNIST
+
+Measures, in one run so that ratios compare like with like:
+- the whole pipeline on the bundled sample from cold (figures and report included) and
+  a second, no-op run; the same computations as one plain script (bench/plain_study.py);
+- with --full: the same on Fashion-MNIST (60,000 + 10,000 images), per-stage time and
+  peak memory from the benchmark files, and seconds per epoch of the MLP and CNN next to
+  the arithmetic floor (FLOPs per epoch over numpy's float32 matrix-multiply rate,
+  measured in a separate process);
+- the full-training-set SVM figures from bench/svm_full.py, when present.
+Writes bench/results/summary.json and bench/results/summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
+BUNDLED = ROOT / "scripts" / "mnist_study" / "bundled" / "mnist-sample"
+WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
+
+
+def timed(command, cwd) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in WORKFLOW:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def matmul_rate(threads: int) -> float:
+    """float32 GFLOP/s of numpy's matrix multiply, measured in a fresh process."""
+    code = (
+        "import time, numpy as np\n"
+        "from threadpoolctl import threadpool_limits\n"
+        f"threadpool_limits({threads})\n"
+        "a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)\n"
+        "a @ a\n"
+        "best = min((lambda t: (a @ a, time.perf_counter() - t)[1])(time.perf_counter())"
+        " for _ in range(5))\n"
+        "print(2 * 2048**3 / best / 1e9)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def epoch_seconds(log: Path) -> list[float]:
+    return [float(s) for s in re.findall(r"epoch \d+/\d+: .*?seconds ([0-9.]+)", log.read_text())]
+
+
+def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) -> dict:
+    snakemake = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
+    extra = []
+    if directory is not None:
+        extra = ["--config", f"dataset={name}", f"dataset_dir={directory}"]
+    workdir = copy_workflow(scratch / f"pipeline-{name}")
+    result = {"dataset": name}
+    print(f"[{name}] pipeline from cold ...", flush=True)
+    result["pipeline_cold_seconds"] = timed([*snakemake, *extra], workdir)
+    result["report_seconds"] = timed(
+        [*snakemake, *extra, "--report", "results/report.html"], workdir
+    )
+    result["pipeline_noop_seconds"] = timed([*snakemake, *extra], workdir)
+    print(f"[{name}] plain script ...", flush=True)
+    plain_out = scratch / f"plain-{name}"
+    result["plain_script_seconds"] = timed(
+        [
+            sys.executable,
+            str(ROOT / "bench/plain_study.py"),
+            str(directory or BUNDLED),
+            str(plain_out),
+            "--dataset",
+            name,
+            "--threads",
+            str(cores),
+        ],
+        ROOT,
+    )
+    result["plain_script_sections"] = json.loads((plain_out / "timings.json").read_text())
+    result["ratio_pipeline_to_plain"] = (
+        result["pipeline_cold_seconds"] + result["report_seconds"]
+    ) / result["plain_script_seconds"]
+    costs = workdir / f"results/{name}/tables/stage_costs.csv"
+    result["stage_costs"] = [
+        dict(zip(["job", "wall_seconds", "cpu_seconds", "max_rss_mb"], row[1:], strict=True))
+        for row in (line.split(",") for line in costs.read_text().splitlines()[1:])
+    ]
+    logs = workdir / f"results/{name}/logs"
+    result["mlp_epoch_seconds"] = epoch_seconds(logs / "train_mlp.log")
+    result["cnn_epoch_seconds"] = epoch_seconds(logs / "train_cnn.log")
+    return result
+
+
+def efficiency(result: dict, rate_gflops: float, train_size: int) -> dict:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example
+
+    out = {}
+    for kind, flops, n in (
+        ("mlp", mlp_flops_per_example(), train_size),
+        ("cnn", cnn_flops_per_example(), int(round(train_size * 0.8))),
+    ):
+        epochs = result[f"{kind}_epoch_seconds"]
+        steady = min(epochs[1:]) if len(epochs) > 1 else epochs[0]
+        floor = flops * n / (rate_gflops * 1e9)
+        out[kind] = {
+            "floor_seconds": floor,
+            "steady_epoch_seconds": steady,
+            "first_epoch_seconds": epochs[0],
+            "efficiency": floor / steady,
+        }
+    return out
+
+
+def markdown(summary: dict) -> str:
+    lines = [
+        "# Benchmark summary",
+        "",
+        f"Machine: {summary['machine']}, "
+        f"{summary['cores']} cores; numpy float32 matmul "
+        f"{summary['matmul_gflops']:.1f} GFLOP/s.",
+        "",
+    ]
+    lines += [
+        "| dataset | pipeline cold + report (s) | no-op (s) | plain script (s) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for r in summary["datasets"]:
+        lines.append(
+            f"| {r['dataset']} | {r['pipeline_cold_seconds']:.1f} + {r['report_seconds']:.1f} "
+            f"| {r['pipeline_noop_seconds']:.1f} | {r['plain_script_seconds']:.1f} "
+            f"| {r['ratio_pipeline_to_plain']:.2f} |"
+        )
+    for r in summary["datasets"]:
+        lines += [
+            "",
+            f"## Stage costs, {r['dataset']}",
+            "",
+            "| job | wall (s) | CPU (s) | peak memory (MB) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['job']} | {c['wall_seconds']} | {c['cpu_seconds']} | {c['max_rss_mb']} |"
+            for c in r["stage_costs"]
+        ]
+        if "efficiency" in r:
+            lines += [
+                "",
+                "| model | steady epoch (s) | first epoch (s) | floor (s) | efficiency |",
+                "|---|---|---|---|---|",
+            ]
+            for kind, e in r["efficiency"].items():
+                lines.append(
+                    f"| {kind} | {e['steady_epoch_seconds']:.2f} | "
+                    f"{e['first_epoch_seconds']:.2f} | {e['floor_seconds']:.2f} | "
+                    f"{e['efficiency']:.2f} |"
+                )
+    if "svm_full" in summary:
+        s = summary["svm_full"]
+        lines += [
+            "",
+            "## Full-training-set SVM (bench/svm_full.py)",
+            "",
+            f"PCA, all components: {s['pca_all_components_seconds']:.2f} s; "
+            f"SVM on 100 components: fit {s['svm_pca100']['fit_seconds']:.0f} s, "
+            f"predict {s['svm_pca100']['predict_seconds']:.0f} s, accuracy "
+            f"{s['svm_pca100']['accuracy']:.4f}; on 784 features: accuracy "
+            f"{s['svm_784']['accuracy']:.4f}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also run full Fashion-MNIST")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "machine": os.uname().machine,
+        "cores": args.cores,
+        "matmul_gflops": matmul_rate(args.cores),
+        "datasets": [],
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        summary["datasets"].append(run_dataset("mnist-sample", None, args.cores, scratch))
+        if args.full:
+            full = run_dataset("fashion-mnist", FASHION, args.cores, scratch)
+            full["efficiency"] = efficiency(full, summary["matmul_gflops"], 60_000)
+            summary["datasets"].append(full)
+    svm_full = RESULTS / "svm_full.json"
+    if svm_full.exists():
+        summary["svm_full"] = json.loads(svm_full.read_text())
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / "summary.md").write_text(markdown(summary))
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()

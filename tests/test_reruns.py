@@ -1,0 +1,213 @@
+"""Rerun exactly what changed; survive a killed job; refuse bad data and tampered models.
+
+Each test works on its own copy of the finished bundled-sample run, so that what it
+changes stays its own.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, SNAKEMAKE, run_snakemake
+
+FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
+BOOKKEEPING = {"metrics_table", "study_comparison", "stage_costs", "collect_datasets", "all"}
+DETERMINISTIC = [
+    "data/train.parquet",
+    "data/test.parquet",
+    "data/summary.json",
+    "pca/pca2_variance.csv",
+    "pca/pca3_variance.csv",
+    "pca/explained_variance.csv",
+    "pca/explained_variance.parquet",
+    "pca/components_for_variance.csv",
+    "svm/kernels.csv",
+    "svm/kernels_confusion.csv",
+    "svm/grid_search.csv",
+    "svm/grid_best.json",
+    "svm/final_scores.json",
+    "nn_numpy/history.csv",
+    "nn_numpy/auc.csv",
+    "nn_numpy/weights.npz",
+]
+
+
+@pytest.fixture
+def finished(pipeline_run, tmp_path):
+    """A private copy of the finished run (results and Snakemake's records)."""
+    source, _ = pipeline_run
+    copy = tmp_path / "run"
+    shutil.copytree(source, copy, symlinks=True)
+    return copy
+
+
+def planned(workdir, *args) -> set[str]:
+    """The rules a dry run would run."""
+    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules", *args)
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text[text.index("Job stats:") :]
+    return set(re.findall(r"^(\w+)\s+\d+\s*$", table, re.M)) - {"total"}
+
+
+def ran(proc) -> list[str]:
+    return re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout + proc.stderr)
+
+
+def override(workdir, settings: dict) -> list[str]:
+    path = workdir / "override.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return ["--configfile", "config.yaml", str(path)]
+
+
+def test_nothing_changed_starts_no_job(finished):
+    assert planned(finished) == set()
+    proc = run_snakemake(finished)
+    assert ran(proc) == [] and "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished):
+    args = override(finished, {"svm": {"grid": {"C": [1, 10, 100]}}})
+    assert (
+        planned(finished, *args)
+        == {
+            "svm_grid_search",
+            "train_final_svm",
+            "score_final_svm",
+        }
+        | BOOKKEEPING
+    )
+
+
+def test_numpy_network_setting_reruns_only_that_network(finished):
+    args = override(finished, {"nn_numpy": {"hidden": 50}})
+    assert planned(finished, *args) == {"train_nn_numpy"} | BOOKKEEPING
+
+
+def test_feature_map_image_redraws_only_the_feature_maps(finished):
+    args = override(finished, {"cnn": {"feature_map_image": 5}})
+    assert planned(finished, *args) == {"cnn_feature_maps", "all"}
+
+
+def test_cnn_epochs_rerun_the_cnn_its_feature_maps_and_the_tables(finished):
+    args = override(finished, {"cnn": {"epochs": 1}})
+    expected = {"train_cnn", "cnn_feature_maps"} | BOOKKEEPING
+    assert planned(finished, *args) == expected
+    proc = run_snakemake(finished, *args)
+    assert set(ran(proc)) == expected
+    history = pd.read_csv(finished / "results/mnist-sample/cnn/history.csv")
+    assert len(history) == 1
+    assert planned(finished, *args) == set()
+
+
+def test_editing_library_code_reruns_its_stage(finished):
+    module = finished / "scripts/mnist_study/kernel_trick.py"
+    module.write_text(module.read_text() + "\n# an edit\n")
+    assert planned(finished) == {"svm_kernel_trick", "all"}
+    module = finished / "scripts/mnist_study/pca.py"
+    time.sleep(0.01)
+    module.write_text(module.read_text() + "\n# an edit\n")
+    assert planned(finished) == {
+        "svm_kernel_trick",
+        "pca_projection",
+        "pca_variance",
+        "study_comparison",
+        "stage_costs",
+        "all",
+    }  # the metrics did not change, so neither do the collected tables
+
+
+def test_forcerun_and_until(finished):
+    assert planned(finished, "--forcerun", "train_nn_numpy") == {"train_nn_numpy"} | BOOKKEEPING
+    shutil.rmtree(finished / "results")
+    assert planned(finished, "--until", "prepare_data") == {"prepare_data"}
+    assert planned(finished, "--until", "pca_variance") == {"prepare_data", "pca_variance"}
+
+
+def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
+    metrics = finished / "results/mnist-sample/mlp/metrics.json"
+    before = json.loads(metrics.read_text())[0]
+    log = finished / "results/mnist-sample/logs/train_mlp.log"
+    log.unlink()  # the copied run's log already says "epoch 2/10"
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2", "--forcerun", "train_mlp"],
+        cwd=finished, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if log.exists() and "epoch 2/10" in log.read_text():
+            break
+        time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the MLP never reached its second epoch")
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, as a power cut would
+    proc.wait()
+
+    assert not metrics.exists()  # Snakemake removed the job's outputs before it ran
+    assert "train_mlp" in planned(finished)  # and the killed job is marked incomplete
+    # A killed Snakemake cannot release its lock; the user says it is gone.
+    locked = run_snakemake(finished, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    run_snakemake(finished, "--unlock")
+    rerun = run_snakemake(finished)
+    assert "train_mlp" in ran(rerun)
+    after = json.loads(metrics.read_text())[0]
+    assert after["accuracy"] == before["accuracy"]
+    assert after["test_loss"] == pytest.approx(before["test_loss"], rel=1e-6)
+
+
+def test_tampered_model_is_refused(finished):
+    model = finished / "results/mnist-sample/svm/final_model.joblib"
+    model.write_bytes(model.read_bytes() + b"\x00")
+    proc = run_snakemake(finished, check=False)
+    assert proc.returncode != 0
+    assert "sha256 is" in proc.stdout + proc.stderr
+    assert "refusing to load it" in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
+@pytest.mark.parametrize("fault", ["truncated", "missing"])
+def test_bad_dataset_directory_stops_with_the_file_named(finished, tmp_path, fault):
+    broken = tmp_path / "fashion"
+    shutil.copytree(FASHION, broken)
+    victim = broken / "t10k-labels-idx1-ubyte.gz"
+    if fault == "truncated":
+        victim.write_bytes(victim.read_bytes()[:1000])
+    else:
+        victim.unlink()
+    sample = finished / "results/mnist-sample/tables/metrics.parquet"
+    stamp = sample.stat().st_mtime_ns
+    args = override(finished, {"dataset": "fashion-mnist", "dataset_dir": str(broken)})
+    proc = run_snakemake(finished, *args, check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "t10k-labels-idx1-ubyte.gz" in text
+    assert ("checksum mismatch" if fault == "truncated" else "Missing input files") in text
+    assert not (finished / "results/fashion-mnist/data/train.parquet").exists()
+    assert sample.stat().st_mtime_ns == stamp  # earlier results untouched
+
+
+def test_two_runs_from_scratch_give_identical_tables(pipeline_run, tmp_path):
+    source, _ = pipeline_run
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for name in ("Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"):
+        src = source / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, fresh / name)
+    targets = [f"results/mnist-sample/{name}" for name in DETERMINISTIC]
+    run_snakemake(fresh, *targets)
+    for name in DETERMINISTIC:
+        first = (source / "results/mnist-sample" / name).read_bytes()
+        second = (fresh / "results/mnist-sample" / name).read_bytes()
+        assert first == second, f"{name} differs between two runs from scratch"
