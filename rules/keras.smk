@@ -28,7 +28,7 @@ rule train_mlp:
         "../envs/keras.yaml"
     threads: MAX_THREADS
     resources:
-        mem_mb=6000,
+        mem_mb=4000,
         runtime=60,
         gpu=1,
     params:
@@ -68,7 +68,7 @@ rule train_cnn:
         "../envs/keras.yaml"
     threads: MAX_THREADS
     resources:
-        mem_mb=6000,
+        mem_mb=4000,
         runtime=60,
         gpu=1,
     params:
@@ -94,6 +94,8 @@ rule cnn_feature_maps:
         arrays="results/{dataset}/cnn/feature_maps.npz",
     log:
         log_path("cnn_feature_maps"),
+    benchmark:
+        bench_path("cnn_feature_maps")
     conda:
         "../envs/keras.yaml"
     threads: 1
