@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import pandas as pd
 
 from mnist_study import data, figures, metrics
@@ -59,9 +58,17 @@ def main(snakemake):
     start = time.perf_counter()
     probabilities = model.predict(X_test, batch_size=1024, verbose=0)
     predict_seconds = time.perf_counter() - start
-    predicted = np.argmax(probabilities, axis=1)
-    scores = metrics.classification_scores(test.y, predicted, probabilities)
-    test_loss = metrics.cross_entropy(test.y, probabilities)
+    scores, row = metrics.score_probabilities(
+        kind,
+        kind,
+        dict(settings),
+        test.y,
+        probabilities,
+        len(y_fit),
+        fit_seconds,
+        predict_seconds,
+    )
+    test_loss = scores["test_loss"]
     log.info(
         "test loss %.4f, accuracy %.4f, macro AUC %.4f",
         test_loss,
@@ -70,35 +77,21 @@ def main(snakemake):
     )
 
     with atomic_path(snakemake.output.model) as tmp:
-        model.save(tmp.with_suffix(".keras"))
-        tmp.with_suffix(".keras").replace(tmp)
+        staging = tmp.with_suffix(".keras")  # Keras insists on the .keras suffix
+        try:
+            model.save(staging)
+            staging.replace(tmp)
+        finally:
+            staging.unlink(missing_ok=True)
     record_checksum(snakemake.output.model)
     history_table = pd.DataFrame(history)
     write_table(history_table, snakemake.output.history)
-    shown = dict(settings)
-    write_json(
-        snakemake.output.metrics,
-        [
-            metrics.metric_row(
-                kind,
-                kind,
-                shown,
-                train_size=len(y_fit),
-                test_size=len(test),
-                accuracy=scores["accuracy"],
-                macro_auc=scores["macro_auc"],
-                test_loss=test_loss,
-                fit_seconds=fit_seconds,
-                predict_seconds=predict_seconds,
-            )
-        ],
-    )
+    write_json(snakemake.output.metrics, [row])
     spec = get_spec(snakemake.wildcards.dataset)
-    label = (
-        "MLP 784-" + "-".join(map(str, settings["hidden"])) + "-10"
-        if kind == "mlp"
-        else ("LeNet-5-like CNN")
-    )
+    if kind == "mlp":
+        label = "MLP 784-" + "-".join(map(str, settings["hidden"])) + "-10"
+    else:
+        label = "LeNet-5-like CNN"
     figures.save(
         figures.training_history(history_table, f"{label}: training history"),
         snakemake.output.history_figure,

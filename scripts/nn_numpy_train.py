@@ -35,9 +35,17 @@ def main(snakemake):
     start = time.perf_counter()
     probabilities = net.predict_proba(test.X)
     predict_seconds = time.perf_counter() - start
-    predicted = np.argmax(probabilities, axis=1)
-    scores = metrics.classification_scores(test.y, predicted, probabilities)
-    test_loss = metrics.cross_entropy(test.y, probabilities)
+    shown = {k: settings[k] for k in ("hidden", "batch_size", "epochs", "learning_rate")}
+    scores, row = metrics.score_probabilities(
+        "nn_numpy",
+        "nn_numpy",
+        shown,
+        test.y,
+        probabilities,
+        len(train),
+        fit_seconds,
+        predict_seconds,
+    )
     curves = metrics.roc_curves(test.y, probabilities)
     micro = float(np.trapezoid(curves["micro"][1], curves["micro"][0]))
     log.info(
@@ -57,23 +65,7 @@ def main(snakemake):
         }
     )
     write_table(auc_table, snakemake.output.auc)
-    write_json(
-        snakemake.output.metrics,
-        [
-            metrics.metric_row(
-                "nn_numpy",
-                "nn_numpy",
-                {k: settings[k] for k in ("hidden", "batch_size", "epochs", "learning_rate")},
-                train_size=len(train),
-                test_size=len(test),
-                accuracy=scores["accuracy"],
-                macro_auc=scores["macro_auc"],
-                test_loss=test_loss,
-                fit_seconds=fit_seconds,
-                predict_seconds=predict_seconds,
-            )
-        ],
-    )
+    write_json(snakemake.output.metrics, [row])
     spec = get_spec(snakemake.wildcards.dataset)
     aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
     aucs.update(micro=micro, macro=scores["macro_auc"])

@@ -165,3 +165,15 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
     proc = run_snakemake(workdir, "--configfile", "config.yaml", str(config))
     assert "Nothing to be done" in proc.stdout + proc.stderr
     assert len(pd.read_csv(run_log)) == before + 1
+
+
+def test_score_probabilities_row():
+    from mnist_study.metrics import score_probabilities
+
+    y = np.arange(20) % 10
+    probabilities = np.full((20, 10), 0.05)
+    probabilities[np.arange(20), y] = 0.55  # every row right, with probability 0.55
+    scores, row = score_probabilities("mlp", "mlp", {"epochs": 1}, y, probabilities, 100, 2.0, 0.1)
+    assert scores["accuracy"] == 1.0 and row["accuracy"] == 1.0
+    assert row["test_loss"] == pytest.approx(-np.log(0.55))
+    assert row["train_size"] == 100 and row["test_size"] == 20 and row["macro_auc"] == 1.0

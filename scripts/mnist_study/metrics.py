@@ -74,3 +74,31 @@ def metric_row(stage: str, model: str, settings: dict, **values) -> dict:
     row = dict.fromkeys(METRIC_FIELDS)
     row.update(stage=stage, model=model, settings=settings, **values)
     return row
+
+
+def score_probabilities(
+    stage: str,
+    model: str,
+    settings: dict,
+    y_test,
+    probabilities,
+    train_size: int,
+    fit_seconds: float,
+    predict_seconds: float,
+) -> tuple[dict, dict]:
+    """Scores of a model that outputs class probabilities, and its metrics row."""
+    scores = classification_scores(y_test, np.argmax(probabilities, axis=1), probabilities)
+    scores["test_loss"] = cross_entropy(y_test, probabilities)
+    row = metric_row(
+        stage,
+        model,
+        settings,
+        train_size=train_size,
+        test_size=len(y_test),
+        accuracy=scores["accuracy"],
+        macro_auc=scores["macro_auc"],
+        test_loss=scores["test_loss"],
+        fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
+    )
+    return scores, row
