@@ -8,6 +8,7 @@ from snakemake.utils import validate
 PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
 sys.path.insert(0, str(PACKAGE.parent))
 from mnist_study.config import ConfigError, check_config  # noqa: E402
+from mnist_study.datasets import DATASETS as DATASET_SPECS  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults.
 try:
@@ -29,7 +30,7 @@ DATASET_FILES = [
 BUNDLED = PACKAGE / "bundled"
 
 
-DATASETS = ["mnist-sample", "mnist", "fashion-mnist"]
+DATASETS = list(DATASET_SPECS)
 
 
 wildcard_constraints:

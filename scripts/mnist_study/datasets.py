@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import http.client
 import logging
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -313,11 +312,3 @@ def download_file(
     raise error_type(
         f"could not download {name} for {spec.name} from any mirror:\n  " + "\n  ".join(failures)
     )
-
-
-def copy_verified(src: str | Path, dest: str | Path, spec: DatasetSpec) -> dict[str, str]:
-    """Verify `src` and copy it atomically to `dest`."""
-    info = verify_file(src, spec)
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-    return info
