@@ -7,7 +7,9 @@ rule download_dataset:
         "results/{dataset}/logs/download_dataset/{file}.log",
     conda:
         "../envs/data.yaml"
+    threads: 1
     resources:
+        mem_mb=1000,
         runtime=30,
     params:
         download=config["data"]["download"],

@@ -15,6 +15,10 @@ rule metrics_table:
         log_path("metrics_table"),
     conda:
         "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         table="metrics",
     script:
@@ -40,6 +44,10 @@ rule study_comparison:
         log_path("study_comparison"),
     conda:
         "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         table="study_comparison",
     script:
@@ -62,6 +70,10 @@ rule stage_costs:
         log_path("stage_costs"),
     conda:
         "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         table="stage_costs",
     script:
@@ -79,6 +91,10 @@ rule collect_datasets:
         "results/logs/collect_datasets.log",
     conda:
         "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         run_log="results/tables/run_log.csv",
     script:

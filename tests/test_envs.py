@@ -38,3 +38,12 @@ def test_every_rule_names_an_existing_env():
         used |= set(re.findall(r'conda:\s*\n\s*"\.\./envs/([\w-]+\.yaml)"', smk.read_text()))
     assert used, "no rule declares a conda environment"
     assert used <= {p.name for p in ENVS}
+
+
+def test_every_rule_declares_threads_memory_and_runtime():
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        blocks = re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]
+        for block in blocks:
+            name = block.split(":", 1)[0]
+            for needed in ("threads:", "mem_mb=", "runtime="):
+                assert needed in block, f"rule {name} in {smk.name} lacks {needed}"
