@@ -122,16 +122,6 @@ def benchmark_files(wildcards):
     return [f"results/{wildcards.dataset}/benchmarks/{job}.tsv" for job in BENCHMARKED]
 
 
-def dataset_metric_tables(wildcards):
-    """The metrics table of the configured dataset and of every dataset already run."""
-    present = {
-        p.parent.parent.name
-        for p in Path("results").glob("*/tables/metrics.parquet")
-        if p.parent.parent.name in DATASETS
-    }
-    return [f"results/{d}/tables/metrics.parquet" for d in sorted(present | {DATASET})]
-
-
 def cnn_training_settings():
     """The CNN's settings minus the feature-map image, which only the drawing uses."""
     return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}

@@ -1,5 +1,10 @@
-"""Rule collect_datasets: every dataset's metrics in one table, and one run-log row."""
+"""Rule collect_datasets: every dataset's metrics in one table, and one run-log row.
 
+The row is added only when this dataset's results differ from its last logged row, so
+a run that produced nothing new (switching back to a finished dataset) adds none.
+"""
+
+import glob
 from pathlib import Path
 
 import mnist_study
@@ -10,18 +15,18 @@ from mnist_study.storage import write_table
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    combined = results.collect_datasets(snakemake.input.tables)
+    tables = sorted(set(glob.glob(snakemake.params.tables)) | {snakemake.input.table})
+    combined = results.collect_datasets(tables)
     for path in snakemake.output:
         write_table(combined, path)
     current = combined[combined["dataset"] == snakemake.config["dataset"]]
     root = Path(mnist_study.__file__).resolve().parents[2]
     row = results.run_log_row(snakemake.config["dataset"], snakemake.config, root, current)
-    run_log = results.append_run_log(snakemake.params.run_log, row)
+    added = results.append_run_log(snakemake.params.run_log, row)
     log.info(
-        "datasets: %s; run log %s now has %d rows",
+        "datasets: %s; %s",
         sorted(combined["dataset"].unique()),
-        snakemake.params.run_log,
-        len(run_log),
+        "new results logged" if added else "results as last logged, run log unchanged",
     )
 
 

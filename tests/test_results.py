@@ -99,10 +99,13 @@ def test_run_log_only_grows(tmp_path):
     assert (
         results.run_log_row("toy", {"a": 2}, ROOT, metrics)["config_hash"] != first["config_hash"]
     )
-    results.append_run_log(path, first)
-    log = results.append_run_log(path, {**first, "dataset": "other"})
-    assert log["dataset"].tolist() == ["toy", "other"]
-    assert len(pd.read_csv(path)) == 2
+    assert results.append_run_log(path, first)
+    assert results.append_run_log(path, {**first, "dataset": "other"})
+    # The same results again (a later time only) add nothing; different ones do.
+    assert not results.append_run_log(path, {**first, "time": "later"})
+    assert results.append_run_log(path, {**first, "mlp_accuracy": 0.91})
+    log = pd.read_csv(path)
+    assert log["dataset"].tolist() == ["toy", "other", "toy"]
 
 
 def test_metrics_table_of_the_sample_run(pipeline_run):
@@ -147,6 +150,8 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
     }
     config = workdir / "fashion.yaml"
     config.write_text(yaml.safe_dump(small))
+    sample_table = workdir / "results/mnist-sample/svm/kernels.csv"
+    stamp = sample_table.stat().st_mtime_ns
     run_snakemake(workdir, "--configfile", "config.yaml", str(config))
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
     assert set(collected["dataset"]) == {"mnist-sample", "fashion-mnist"}
@@ -159,8 +164,8 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
     assert np.isclose(
         log["cnn_accuracy"].iloc[-1], fashion.loc[fashion["model"] == "cnn", "accuracy"].iloc[0]
     )
-    # The sample's results are untouched by the second dataset.
-    assert (workdir / "results/mnist-sample/tables/metrics.parquet").exists()
+    # The sample's results are untouched by the second dataset and its other settings.
+    assert sample_table.stat().st_mtime_ns == stamp
 
     proc = run_snakemake(workdir, "--configfile", "config.yaml", str(config))
     assert "Nothing to be done" in proc.stdout + proc.stderr

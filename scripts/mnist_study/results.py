@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .metrics import METRIC_FIELDS
@@ -187,10 +188,30 @@ def run_log_row(dataset: str, config: dict, root, metrics: pd.DataFrame) -> dict
     return row
 
 
-def append_run_log(path: str | Path, row: dict) -> pd.DataFrame:
-    """Add one row to the run log (a CSV that only grows), atomically."""
+def append_run_log(path: str | Path, row: dict) -> bool:
+    """Add `row` to the run log (a CSV that only grows), atomically.
+
+    Returns False, writing nothing, when the dataset's last logged row already has
+    the same config, code and metrics: no new results, no new row.
+    """
     path = Path(path)
     log = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    log = pd.concat([log, pd.DataFrame([row])], ignore_index=True)
-    write_table(log, path)
-    return log
+    if len(log) and "dataset" in log:
+        earlier = log[log["dataset"] == row["dataset"]]
+        if len(earlier):
+            last = earlier.iloc[-1]
+            same = all(
+                key in last.index and _same(last[key], value)
+                for key, value in row.items()
+                if key != "time"
+            )
+            if same:
+                return False
+    write_table(pd.concat([log, pd.DataFrame([row])], ignore_index=True), path)
+    return True
+
+
+def _same(logged, value) -> bool:
+    if isinstance(value, float):
+        return bool(np.isclose(float(logged), value, rtol=1e-6, atol=0))
+    return str(logged) == str(value)
