@@ -120,7 +120,7 @@ rule score_final_svm:
         model="results/{dataset}/svm/final_model.joblib",
         checksum="results/{dataset}/svm/final_model.joblib.sha256",
         info="results/{dataset}/svm/final_model.json",
-        code=code("data", "figures", "metrics", "datasets", "storage", "runtime"),
+        code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
     output:
         metrics="results/{dataset}/svm/final_metrics.json",
         scores="results/{dataset}/svm/final_scores.json",

@@ -1,12 +1,8 @@
 """Rule score_final_svm: load the final SVM (checksum first), score it on the test set."""
 
-import time
-
-import numpy as np
-
-from mnist_study import data, figures
+from mnist_study import data, figures, svm
 from mnist_study.datasets import get_spec
-from mnist_study.metrics import classification_scores, metric_row
+from mnist_study.metrics import metric_row
 from mnist_study.runtime import limit_threads, setup_logging
 from mnist_study.storage import load_model, read_json, write_json
 
@@ -17,11 +13,9 @@ def main(snakemake):
     info = read_json(snakemake.input.info)
     model = load_model(snakemake.input.model)
     test = data.read_split(snakemake.input.test)
-    start = time.perf_counter()
-    scores = model.decision_function(test.X)
-    predicted = model.classes_[np.argmax(scores, axis=1)]
-    predict_seconds = time.perf_counter() - start
-    result = classification_scores(test.y, predicted, scores)
+    result = svm.score_on_test(model, test.X, test.y)
+    predict_seconds = result.pop("predict_seconds")
+    result.pop("test_size")
     log.info(
         "final SVM: test accuracy %.4f, macro AUC %.4f", result["accuracy"], result["macro_auc"]
     )
