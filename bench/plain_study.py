@@ -39,7 +39,8 @@ def main() -> None:
 
     from mnist_study.keras_models import configure_backend
 
-    configure_backend(args.threads)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    configure_backend(args.threads, config.get("keras_backend", "tensorflow"))
     import pandas as pd
 
     from mnist_study import data, figures, idx, kernel_trick, metrics, pca, svm
@@ -48,7 +49,6 @@ def main() -> None:
     from mnist_study.runtime import limit_threads
 
     limit_threads(args.threads)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     spec = get_spec(args.dataset)
@@ -174,10 +174,17 @@ def main() -> None:
         c = config[kind]
         keras_models.set_seed(c["seed"])
         if kind == "mlp":
-            model = keras_models.build_mlp(c["hidden"], c["dropout"], c["learning_rate"])
+            model = keras_models.build_mlp(
+                c["hidden"],
+                c["dropout"],
+                c["learning_rate"],
+                steps_per_execution=c["steps_per_execution"],
+            )
             X, y, validation, X_test = train.X, train.y, None, test.X
         else:
-            model = keras_models.build_cnn(c["dropout"], c["learning_rate"])
+            model = keras_models.build_cnn(
+                c["dropout"], c["learning_rate"], steps_per_execution=c["steps_per_execution"]
+            )
             images = keras_models.as_images(train.X)
             fit_idx, val_idx = keras_models.validation_split(
                 len(train), c["validation_split"], c["seed"]

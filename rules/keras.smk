@@ -34,6 +34,7 @@ rule train_mlp:
     params:
         kind="mlp",
         settings=config["mlp"],
+        backend=config["keras_backend"],
     script:
         "../scripts/keras_train.py"
 
@@ -74,6 +75,7 @@ rule train_cnn:
     params:
         kind="cnn",
         settings=cnn_training_settings(),
+        backend=config["keras_backend"],
     script:
         "../scripts/keras_train.py"
 
@@ -104,5 +106,6 @@ rule cnn_feature_maps:
         runtime=10,
     params:
         image=config["cnn"]["feature_map_image"],
+        backend=config["keras_backend"],
     script:
         "../scripts/cnn_feature_maps.py"

@@ -11,7 +11,7 @@ from mnist_study.storage import atomic_path, verify_checksum
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    configure_backend(snakemake.threads)
+    configure_backend(snakemake.threads, snakemake.params.backend)
     import keras
 
     from mnist_study import keras_models

@@ -14,7 +14,7 @@ from mnist_study.storage import atomic_path, record_checksum, write_json, write_
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.threads)
-    configure_backend(snakemake.threads)
+    configure_backend(snakemake.threads, snakemake.params.backend)
     from mnist_study import keras_models
 
     kind = snakemake.params.kind
@@ -26,11 +26,18 @@ def main(snakemake):
     validation = None
     if kind == "mlp":
         model = keras_models.build_mlp(
-            settings["hidden"], settings["dropout"], settings["learning_rate"]
+            settings["hidden"],
+            settings["dropout"],
+            settings["learning_rate"],
+            steps_per_execution=settings["steps_per_execution"],
         )
         X_fit, y_fit = X, train.y
     else:
-        model = keras_models.build_cnn(settings["dropout"], settings["learning_rate"])
+        model = keras_models.build_cnn(
+            settings["dropout"],
+            settings["learning_rate"],
+            steps_per_execution=settings["steps_per_execution"],
+        )
         X, X_test = keras_models.as_images(X), keras_models.as_images(X_test)
         fit_idx, val_idx = keras_models.validation_split(
             len(train), settings["validation_split"], settings["seed"]

@@ -49,6 +49,8 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
         (["svm", "grid", "folds"], 1, "config key svm.grid.folds: 1 is less than the minimum"),
         (["mlp", "dropout"], 1.0, "config key mlp.dropout: 1.0 is greater than or equal"),
         (["nn_numpy", "epochs"], "two", "config key nn_numpy.epochs: 'two' is not of type"),
+        (["mlp", "steps_per_execution"], 0, "mlp.steps_per_execution: 0 is less than the minimum"),
+        (["cnn", "steps_per_execution"], 2.5, "cnn.steps_per_execution: 2.5 is not of type"),
     ],
 )
 def test_bad_values_are_named(path, value, message):

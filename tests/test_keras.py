@@ -1,5 +1,11 @@
 """The Keras models: layer shapes, parameter counts, a short real training, save/reload."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -105,3 +111,110 @@ def test_same_seed_gives_identical_predictions(kind):
         return model.predict(inputs[:64], verbose=0)
 
     assert np.array_equal(run(), run())
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_steps_per_execution_does_not_change_what_is_learnt(kind):
+    """Grouping steps into one call changes how they run, not the steps."""
+    X, y = real_digits(300)
+    inputs = X if kind == "mlp" else keras_models.as_images(X)
+
+    def run(steps_per_execution):
+        keras_models.set_seed(3)
+        if kind == "mlp":
+            model = keras_models.build_mlp(hidden=(32, 32), steps_per_execution=steps_per_execution)
+        else:
+            model = keras_models.build_cnn(steps_per_execution=steps_per_execution)
+        history = keras_models.train(model, inputs, y, epochs=2, batch_size=32, seed=3)
+        assert model.steps_per_execution == steps_per_execution
+        return history, model.predict(inputs[:64], verbose=0)
+
+    history, plain = run(1)
+    assert history[1]["loss"] < history[0]["loss"]  # it learnt something to compare
+    # 300 examples in batches of 32 are 10 steps: 3 calls of 4 steps, the last one short.
+    grouped_history, grouped = run(4)
+    np.testing.assert_allclose(grouped, plain, rtol=0, atol=1e-6)
+    for epoch, grouped_epoch in zip(history, grouped_history, strict=True):
+        assert grouped_epoch["loss"] == pytest.approx(epoch["loss"], rel=1e-5)
+
+
+JAX_PROBE = """
+import json, sys
+from pathlib import Path
+
+from mnist_study.keras_models import configure_backend
+
+configure_backend(2, "jax")
+import keras
+import numpy as np
+
+from mnist_study import keras_models
+from test_nn import real_digits
+
+out_dir = Path(sys.argv[1])
+X, y = real_digits(300)
+report = {"backend": keras.backend.backend()}
+for kind in ("mlp", "cnn"):
+    inputs = X if kind == "mlp" else keras_models.as_images(X)
+
+    def run():
+        keras_models.set_seed(5)
+        if kind == "mlp":
+            model = keras_models.build_mlp(hidden=(32, 32), steps_per_execution=4)
+        else:
+            model = keras_models.build_cnn(steps_per_execution=4)
+        history = keras_models.train(model, inputs, y, epochs=2, batch_size=32, seed=5)
+        return model, history, model.predict(inputs[:64], verbose=0)
+
+    model, history, first = run()
+    second = run()[2]
+    model.save(out_dir / f"{kind}.keras")
+    np.save(out_dir / f"{kind}_predictions.npy", first)
+    report[kind] = {
+        "losses": [h["loss"] for h in history],
+        "repeatable": bool(np.array_equal(first, second)),
+    }
+report["maps"] = [[n, list(m.shape)] for n, m in keras_models.feature_maps(model, X[0])]
+print("REPORT " + json.dumps(report))
+"""
+
+
+def test_jax_backend_trains_repeatably_and_saves_portable_models(tmp_path):
+    """keras_backend: jax, in its own process (a process runs one backend)."""
+    pytest.importorskip("jax")
+    proc = subprocess.run(
+        [sys.executable, "-c", JAX_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        timeout=600,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    report = json.loads(lines[-1].removeprefix("REPORT "))
+    assert report["backend"] == "jax"
+    for kind in ("mlp", "cnn"):
+        losses = report[kind]["losses"]
+        assert losses[1] < losses[0], kind
+        assert report[kind]["repeatable"], kind
+        # The .keras file is backend-neutral: TensorFlow predicts what JAX predicted.
+        reloaded = keras.saving.load_model(tmp_path / f"{kind}.keras")
+        X, _ = real_digits(64)
+        inputs = X if kind == "mlp" else keras_models.as_images(X)
+        expected = np.load(tmp_path / f"{kind}_predictions.npy")
+        np.testing.assert_allclose(reloaded.predict(inputs, verbose=0), expected, atol=1e-5)
+    assert report["maps"] == [
+        ["conv_1", [26, 26, 6]],
+        ["pool_1", [13, 13, 6]],
+        ["conv_2", [11, 11, 16]],
+        ["pool_2", [5, 5, 16]],
+    ]
+
+
+def test_configure_backend_refuses_a_second_backend_in_one_process():
+    assert keras.backend.backend() == "tensorflow"
+    with pytest.raises(RuntimeError, match="a process runs one backend"):
+        configure_backend(2, "jax")
+    with pytest.raises(ValueError, match="keras_backend 'torchh'"):
+        configure_backend(2, "torchh")

@@ -109,6 +109,17 @@ def test_cnn_epochs_rerun_the_cnn_its_feature_maps_and_the_tables(finished):
     assert planned(finished, *args) == set()
 
 
+def test_mlp_speed_setting_reruns_only_the_mlp(finished):
+    args = override(finished, {"mlp": {"steps_per_execution": 4}})
+    assert planned(finished, *args) == {"train_mlp"} | BOOKKEEPING
+
+
+def test_keras_backend_reruns_the_keras_rules_only(finished):
+    args = override(finished, {"keras_backend": "jax"})
+    expected = {"train_mlp", "train_cnn", "cnn_feature_maps"} | BOOKKEEPING
+    assert planned(finished, *args) == expected
+
+
 def test_editing_library_code_reruns_its_stage(finished):
     module = finished / "scripts/mnist_study/kernel_trick.py"
     module.write_text(module.read_text() + "\n# an edit\n")

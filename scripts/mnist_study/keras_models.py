@@ -1,14 +1,15 @@
 """The Keras MLP and LeNet-5-like CNN, written against the Keras 3 API only.
 
-Nothing here calls a backend directly, so the same code runs with
-KERAS_BACKEND=tensorflow (the default), jax or torch. Import this module only
-after `configure_backend`, which must run before Keras is first imported.
+Nothing here calls a backend directly, so the same code runs with the tensorflow
+backend (the default) or jax (config key `keras_backend`), and would with torch.
+`configure_backend` must run before Keras is first imported.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 import numpy as np
@@ -16,16 +17,38 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def configure_backend(threads: int, deterministic: bool = True) -> None:
-    """Thread counts and determinism for the backend; call before importing keras."""
-    threads = str(max(1, int(threads)))
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+BACKENDS = ("tensorflow", "jax")
+
+
+def configure_backend(
+    threads: int, backend: str = "tensorflow", deterministic: bool = True
+) -> None:
+    """Backend, thread counts and determinism; call before keras is first imported.
+
+    `backend` is the config's `keras_backend`. TensorFlow gets `threads` intra-op
+    threads; JAX on a CPU uses the CPUs the job may run on (its affinity), or one
+    thread when `threads` is 1.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"keras_backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != backend:
+        raise RuntimeError(
+            f"keras was imported with the {keras.backend.backend()} backend before "
+            f"configure_backend({backend!r}); a process runs one backend"
+        )
+    threads = max(1, int(threads))
+    os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ["TF_NUM_INTRAOP_THREADS"] = threads
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = threads
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if backend == "jax" and threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
     if deterministic:
-        # Same seed, same machine, same metrics: TensorFlow's deterministic kernels.
+        # Same seed, same machine, same metrics: TensorFlow's deterministic kernels
+        # (XLA on a CPU, which JAX uses, is deterministic as it is).
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
 
 
@@ -36,7 +59,13 @@ def set_seed(value: int) -> None:
     keras.utils.set_random_seed(value)
 
 
-def build_mlp(hidden=(1200, 1200), dropout: float = 0.4, learning_rate: float = 1e-3):
+def build_mlp(
+    hidden=(1200, 1200),
+    dropout: float = 0.4,
+    learning_rate: float = 1e-3,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+):
     """784-1200-1200-10: ReLU, dropout after the first hidden layer, softmax, Adam."""
     import keras
     from keras import layers
@@ -48,11 +77,16 @@ def build_mlp(hidden=(1200, 1200), dropout: float = 0.4, learning_rate: float = 
             stack.append(layers.Dropout(dropout, name="dropout"))
     stack.append(layers.Dense(10, activation="softmax", name="output"))
     model = keras.Sequential(stack, name="mlp")
-    _compile(model, learning_rate)
+    _compile(model, learning_rate, steps_per_execution, jit_compile)
     return model
 
 
-def build_cnn(dropout: float = 0.5, learning_rate: float = 1e-3):
+def build_cnn(
+    dropout: float = 0.5,
+    learning_rate: float = 1e-3,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+):
     """LeNet-5-like: conv 6@3x3, pool, conv 16@3x3, pool, dense 120, dropout, 84, 10."""
     import keras
     from keras import layers
@@ -72,11 +106,20 @@ def build_cnn(dropout: float = 0.5, learning_rate: float = 1e-3):
         ],
         name="cnn",
     )
-    _compile(model, learning_rate)
+    _compile(model, learning_rate, steps_per_execution, jit_compile)
     return model
 
 
-def _compile(model, learning_rate: float) -> None:
+def _compile(model, learning_rate: float, steps_per_execution: int, jit_compile) -> None:
+    """Adam and cross-entropy, and two speed levers of the training loop.
+
+    `steps_per_execution` runs that many training steps per call of the compiled
+    train function, so the per-call overhead (Python, callbacks, dispatch) is paid
+    once for all of them. `jit_compile` compiles the step with XLA: "auto" is Keras's
+    choice, on for jax; for tensorflow Keras keeps it off while deterministic ops are
+    on (as `configure_backend` sets them), and on a CPU XLA was slower there anyway
+    (bench/keras_levers.py), so the pipeline leaves it at "auto".
+    """
     import keras
 
     # Sparse categorical cross-entropy is categorical cross-entropy with the
@@ -85,6 +128,8 @@ def _compile(model, learning_rate: float) -> None:
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
     )
 
 
