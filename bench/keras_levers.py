@@ -1,0 +1,254 @@
+"""Seconds per epoch of the Keras MLP and CNN under each training lever, on any backend.
+
+    python bench/keras_levers.py ../shared/datasets/fashion-mnist            # CPU, tensorflow
+    KERAS_BACKEND=jax python bench/keras_levers.py DIR --levers fit spe16 spe64
+
+Trains each model for a few epochs on the full training set (the CNN on 80% of it, as
+in the pipeline) once per lever, each run in a fresh process so that no compiled
+function, thread pool or device buffer carries over from one lever to the next. The
+levers are the compile options of `mnist_study.keras_models.build_mlp` and `build_cnn`
+(the `steps_per_execution` and `jit_compile` settings of the pipeline's config):
+
+- `fit`: the plain `model.fit` on numpy arrays (the backend's default jit setting);
+- `spe<N>`: `steps_per_execution=N`, N training steps per call of the train function;
+- `jit`: `jit_compile=True` (XLA). Keras turns XLA off for TensorFlow while
+  deterministic ops are on, so for this lever the run switches them off;
+- combinations such as `jit_spe64`.
+
+Reports the steady epoch time (the fastest epoch after the first, which compiles: noise
+only ever adds time), the first epoch, the test accuracy after training (a lever must
+not change what is learnt), and on the CPU the efficiency: FLOPs per epoch over the
+time, divided by the float32 matrix-multiply rate numpy measures in a separate process
+of the same run.
+Writes bench/results/keras_levers_<backend>_<device>.{json,md} unless --out is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+DEFAULT_LEVERS = ["fit", "spe16", "spe64", "jit", "jit_spe16", "jit_spe64"]
+
+
+def lever_options(name: str) -> dict:
+    """'jit_spe64' -> {'jit_compile': True, 'steps_per_execution': 64}."""
+    options = {"steps_per_execution": 1, "jit_compile": "auto"}
+    for part in name.split("_"):
+        if part == "fit":
+            continue
+        if part == "jit":
+            options["jit_compile"] = True
+        elif part == "nojit":
+            options["jit_compile"] = False
+        elif re.fullmatch(r"spe\d+", part):
+            options["steps_per_execution"] = int(part[3:])
+        else:
+            raise SystemExit(f"unknown lever part {part!r} in {name!r}")
+    return options
+
+
+def load_arrays(directory: Path, cache: Path) -> None:
+    from mnist_study import data, idx
+
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = idx.read_split(
+            directory / f"{prefix}-images-idx3-ubyte.gz",
+            directory / f"{prefix}-labels-idx1-ubyte.gz",
+        )
+        np.save(cache / f"{split}_X.npy", data.scale_and_flatten(images))
+        np.save(cache / f"{split}_y.npy", labels)
+
+
+def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path) -> dict:
+    """Train one model under one lever in this process; returns its figures."""
+    from mnist_study.keras_models import configure_backend
+    from mnist_study.runtime import limit_threads
+
+    options = lever_options(lever)
+    limit_threads(threads)
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    configure_backend(threads, backend, deterministic=options["jit_compile"] is not True)
+    import keras
+
+    from mnist_study import keras_models
+
+    X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
+    X_test, y_test = np.load(cache / "test_X.npy"), np.load(cache / "test_y.npy")
+    keras_models.set_seed(0)
+    if model_kind == "mlp":
+        model = keras_models.build_mlp(**options)
+        batch_size, validation = 62, None
+    else:
+        model = keras_models.build_cnn(**options)
+        X, X_test = keras_models.as_images(X), keras_models.as_images(X_test)
+        fit_idx, val_idx = keras_models.validation_split(len(y), 0.2, 0)
+        validation = (X[val_idx], y[val_idx])
+        X, y = X[fit_idx], y[fit_idx]
+        batch_size = 128
+    start = time.perf_counter()
+    history = keras_models.train(model, X, y, epochs, batch_size, 0, validation)
+    total = time.perf_counter() - start
+    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
+    seconds = [record["seconds"] for record in history]
+    return {
+        "model": model_kind,
+        "lever": lever,
+        "options": options,
+        "jit_compiled": bool(model.jit_compile),
+        "backend": keras.backend.backend(),
+        "train_size": len(y),
+        "batch_size": batch_size,
+        "epoch_seconds": seconds,
+        "first_epoch_seconds": seconds[0],
+        "steady_epoch_seconds": min(seconds[1:]) if len(seconds) > 1 else seconds[0],
+        "fit_seconds": total,
+        "final_loss": history[-1]["loss"],
+        "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == y_test)),
+    }
+
+
+def device_name() -> str:
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind
+    return f"{os.uname().machine} CPU"
+
+
+def markdown(summary: dict) -> str:
+    lines = [
+        f"# Keras training levers: {summary['backend']} on {summary['device']}",
+        "",
+        f"Command: `{summary['command']}`. {summary['epochs']} epochs per run; steady = fastest "
+        "of the epochs after the first.",
+    ]
+    if summary.get("note"):
+        lines.append(summary["note"])
+    if summary.get("matmul_gflops"):
+        lines.append(
+            f"numpy float32 matmul rate in the same run: {summary['matmul_gflops']:.1f} GFLOP/s "
+            f"on {summary['threads']} threads."
+        )
+    lines += [
+        "",
+        "| model | lever | steady epoch (s) | first epoch (s) | efficiency | test accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in summary["runs"]:
+        eff = f"{r['efficiency']:.2f}" if "efficiency" in r else "-"
+        lines.append(
+            f"| {r['model']} | {r['lever']} | {r['steady_epoch_seconds']:.3f} | "
+            f"{r['first_epoch_seconds']:.2f} | {eff} | {r['test_accuracy']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, help="a dataset directory of four IDX .gz files")
+    parser.add_argument("--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    parser.add_argument("--levers", nargs="+", default=DEFAULT_LEVERS)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--out", type=Path, help="output path without suffix")
+    parser.add_argument(
+        "--one", nargs=3, metavar=("MODEL", "LEVER", "CACHE"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.one:
+        model_kind, lever, cache = args.one
+        result = one_run(model_kind, lever, args.epochs, args.threads, Path(cache))
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    for lever in args.levers:
+        lever_options(lever)  # reject a misspelt lever before anything runs
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    summary = {
+        "backend": backend,
+        "device": device_name(),
+        "threads": args.threads,
+        "epochs": args.epochs,
+        "command": " ".join(["python", *sys.argv]),
+        "runs": [],
+    }
+    on_cpu = backend == "tensorflow" or "cpu" in summary["device"].lower()
+    if on_cpu:
+        from run import matmul_rate
+
+        summary["matmul_gflops"] = matmul_rate(args.threads)
+    out = args.out or ROOT / "bench" / "results" / (
+        f"keras_levers_{backend}_{re.sub(r'[^A-Za-z0-9]+', '-', summary['device']).strip('-')}"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example
+
+    flops = {"mlp": mlp_flops_per_example(), "cnn": cnn_flops_per_example()}
+    with tempfile.TemporaryDirectory() as cache:
+        load_arrays(args.directory, Path(cache))
+        for model_kind in args.models:
+            for lever in args.levers:
+                print(f"[{model_kind}] {lever} ...", flush=True)
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        str(args.directory),
+                        "--epochs",
+                        str(args.epochs),
+                        "--threads",
+                        str(args.threads),
+                        "--one",
+                        model_kind,
+                        lever,
+                        cache,
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
+                lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
+                if proc.returncode != 0 or not lines:
+                    print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+                    summary["runs"].append(
+                        {"model": model_kind, "lever": lever, "error": proc.stderr[-2000:]}
+                    )
+                    continue
+                result = json.loads(lines[-1][len("RESULT ") :])
+                if on_cpu:
+                    floor = (
+                        flops[model_kind] * result["train_size"] / (summary["matmul_gflops"] * 1e9)
+                    )
+                    result["floor_seconds"] = floor
+                    result["efficiency"] = floor / result["steady_epoch_seconds"]
+                summary["runs"].append(result)
+                print(
+                    f"  steady {result['steady_epoch_seconds']:.3f} s, "
+                    f"first {result['first_epoch_seconds']:.2f} s, "
+                    f"accuracy {result['test_accuracy']:.4f}",
+                    flush=True,
+                )
+                out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    ok = [r for r in summary["runs"] if "error" not in r]
+    summary["runs"] = ok + [r for r in summary["runs"] if "error" in r]
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary["runs"] = ok
+    out.with_suffix(".md").write_text(markdown(summary))
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
