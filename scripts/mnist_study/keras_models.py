@@ -26,8 +26,8 @@ def configure_backend(
     """Backend, thread counts and determinism; call before keras is first imported.
 
     `backend` is the config's `keras_backend`. TensorFlow gets `threads` intra-op
-    threads; JAX on a CPU uses the CPUs the job may run on (its affinity), or one
-    thread when `threads` is 1.
+    threads; JAX on a CPU uses the CPUs the job may run on (its affinity), and runs
+    its matrix kernels on one thread when `threads` is 1.
     """
     if backend not in BACKENDS:
         raise ValueError(f"keras_backend {backend!r} is not one of {', '.join(BACKENDS)}")
