@@ -52,8 +52,6 @@ def lever_options(name: str) -> dict:
             continue
         if part == "jit":
             options["jit_compile"] = True
-        elif part == "nojit":
-            options["jit_compile"] = False
         elif re.fullmatch(r"spe\d+", part):
             options["steps_per_execution"] = int(part[3:])
         else:
@@ -124,9 +122,11 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
 def device_name() -> str:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend == "jax":
-        import jax
-
-        return jax.devices()[0].device_kind
+        # Asked in a child process: JAX in this one would hold GPU memory the runs need.
+        code = "import jax; print(jax.devices()[0].device_kind)"
+        return subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.strip()
     return f"{os.uname().machine} CPU"
 
 
