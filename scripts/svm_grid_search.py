@@ -9,14 +9,14 @@ from mnist_study.storage import write_json, write_table
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(1)  # parallelism comes from running folds in separate processes
+    limit_threads(1)  # parallelism comes from fitting folds in worker threads
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     n_fits = len(settings["C"]) * len(settings["gamma"]) * settings["folds"]
     log.info(
-        "grid search: %d settings x %d folds = %d fits on %d images, %d processes",
+        "grid search: %d settings x %d folds = %d fits on %d images, %d threads",
         n_fits // settings["folds"],
         settings["folds"],
         n_fits,

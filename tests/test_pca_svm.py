@@ -1,6 +1,7 @@
 """PCA, SVM and kernel-trick functions on tiny data."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -89,6 +90,10 @@ def test_grid_search_table_and_best_from_grid():
     assert best["C"] in C and best["gamma"] in gamma
     assert best["cv_accuracy"] == pytest.approx(table["mean_accuracy"].max())
     assert svm.score_matrix(table, C, gamma).shape == (2, 3)
+    # Two worker threads score the same folds as one.
+    parallel, parallel_best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=2)
+    pd.testing.assert_frame_equal(parallel, table)
+    assert parallel_best == best
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
@@ -115,7 +116,11 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
         refit=False,
         verbose=0,
     )
-    search.fit(X, y)
+    # Threads, not processes: libsvm releases the GIL while it fits, and the grid's
+    # small fits would otherwise wait seconds for worker processes to start and
+    # import scikit-learn (measured on 2 cores: 8 s against 11 s, and 12-15 s serial).
+    with joblib.parallel_backend("threading", n_jobs=n_jobs):
+        search.fit(X, y)
     cv = search.cv_results_
     table = pd.DataFrame(
         {
