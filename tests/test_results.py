@@ -1,6 +1,8 @@
 """Results tables: unit tests on small frames, then real runs on two datasets."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -182,3 +184,17 @@ def test_score_probabilities_row():
     assert scores["accuracy"] == 1.0 and row["accuracy"] == 1.0
     assert row["test_loss"] == pytest.approx(-np.log(0.55))
     assert row["train_size"] == 100 and row["test_size"] == 20 and row["macro_auc"] == 1.0
+
+
+def test_table_rules_do_not_import_scikit_learn():
+    # The bookkeeping rules import the results module for the metrics row format;
+    # importing scikit-learn with it would cost each of them seconds.
+    code = "import sys, mnist_study.results; print('sklearn' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "scripts",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
-from sklearn.preprocessing import label_binarize
+
+# scikit-learn is imported inside the scoring functions: the table rules import this
+# module for METRIC_FIELDS alone, and importing sklearn.metrics costs them seconds.
 
 CLASSES = np.arange(10)
 
@@ -32,6 +33,9 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or scores.shape != (len(y_true), len(CLASSES)):
         raise ValueError(f"scores must have shape ({len(y_true)}, 10), got {scores.shape}")
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import label_binarize
+
     onehot = label_binarize(y_true, classes=CLASSES)
     per_class = [float(roc_auc_score(onehot[:, k], scores[:, k])) for k in CLASSES]
     return float(np.mean(per_class)), per_class
@@ -39,6 +43,9 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float
 
 def roc_curves(y_true: np.ndarray, scores: np.ndarray) -> dict:
     """Per-class ROC curves plus the micro and macro averages."""
+    from sklearn.metrics import roc_curve
+    from sklearn.preprocessing import label_binarize
+
     onehot = label_binarize(y_true, classes=CLASSES)
     curves = {}
     for k in CLASSES:
@@ -58,6 +65,8 @@ def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray, eps: float = 1e
 
 
 def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> dict:
+    from sklearn.metrics import accuracy_score, confusion_matrix
+
     auc, per_class = macro_auc(y_true, scores)
     return {
         "accuracy": float(accuracy_score(y_true, predicted)),
