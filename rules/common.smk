@@ -18,9 +18,11 @@ except ConfigError as err:
 validate(config, schema="schemas/config.schema.yaml", set_default=True)
 
 DATASET = config["dataset"]
-# Threads of the rules that use several cores (grid search, Keras). A local run
-# scales them down to --cores; on a cluster, set-threads in the profile overrides.
+# Most threads a rule asks for (grid search, numpy network, Keras); on a cluster,
+# set-threads in the profile sets them.
 MAX_THREADS = 8
+
+
 DATASET_FILES = [
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -45,6 +47,21 @@ def code(*modules):
     Relative to the working directory, so a copied or moved run keeps its history.
     """
     return [os.path.relpath(PACKAGE / f"{m}.py") for m in ("__init__", *modules)]
+
+
+def half_the_cores(wildcards):
+    """Threads of each multi-core job, half of --cores (from 1 to MAX_THREADS).
+
+    None of them doubles its speed with twice the threads (a second thread gave the
+    Keras MLP 0-10% on 2 cores, README "Performance"), and the study's stages are
+    independent: on a local run two of them work side by side, and the one-thread
+    jobs fit in beside them, instead of each taking every core in turn.
+    """
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # no --cores: a cluster executor or a dry run
+        return MAX_THREADS
+    return max(1, min(MAX_THREADS, cores // 2))
 
 
 def log_path(rule_name):

@@ -24,9 +24,13 @@ rule train_mlp:
         log_path("train_mlp"),
     benchmark:
         bench_path("train_mlp")
+    # Longest jobs first (MLP, CNN, then the grid search that the final SVM waits
+    # for): the shorter jobs then fill the other cores while they run, instead of
+    # leaving one of them to run alone at the end.
+    priority: 3
     conda:
         "../envs/keras.yaml"
-    threads: MAX_THREADS
+    threads: half_the_cores
     resources:
         mem_mb=4000,
         runtime=60,
@@ -65,9 +69,10 @@ rule train_cnn:
         log_path("train_cnn"),
     benchmark:
         bench_path("train_cnn")
+    priority: 2  # as train_mlp
     conda:
         "../envs/keras.yaml"
-    threads: MAX_THREADS
+    threads: half_the_cores
     resources:
         mem_mb=4000,
         runtime=60,

@@ -21,7 +21,7 @@ rule train_nn_numpy:
         bench_path("train_nn_numpy")
     conda:
         "../envs/sklearn.yaml"
-    threads: 2
+    threads: half_the_cores
     resources:
         mem_mb=3000,
         runtime=20,

@@ -75,9 +75,10 @@ rule svm_grid_search:
         log_path("svm_grid_search"),
     benchmark:
         bench_path("svm_grid_search")
+    priority: 1  # as train_mlp
     conda:
         "../envs/sklearn.yaml"
-    threads: MAX_THREADS
+    threads: half_the_cores
     resources:
         mem_mb=4000,
         runtime=60,

@@ -6,7 +6,7 @@ import tomllib
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_workflow, run_snakemake
 
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
 
@@ -47,3 +47,25 @@ def test_every_rule_declares_threads_memory_and_runtime():
             name = block.split(":", 1)[0]
             for needed in ("threads:", "mem_mb=", "runtime="):
                 assert needed in block, f"rule {name} in {smk.name} lacks {needed}"
+
+
+def planned_threads(workdir, cores: int) -> dict[str, int]:
+    """Threads of every job a dry run of the whole workflow plans with --cores."""
+    proc = run_snakemake(workdir, "--cores", str(cores), "--dry-run", "--forceall")
+    blocks = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\[|\Z)", proc.stdout, re.M | re.S)
+    assert blocks, proc.stdout
+    threads = {}
+    for name, body in blocks:
+        found = re.search(r"^\s+threads: (\d+)$", body, re.M)
+        threads[name] = int(found.group(1)) if found else 1
+    return threads
+
+
+@pytest.mark.parametrize(("cores", "half"), [(1, 1), (2, 1), (3, 1), (8, 4), (32, 8)])
+def test_multithreaded_rules_take_half_the_cores(tmp_path, cores, half):
+    # Two of them work side by side on a local run; none asks for more than the
+    # rules' maximum of 8.
+    threads = planned_threads(copy_workflow(tmp_path), cores)
+    multi = {"train_mlp", "train_cnn", "svm_grid_search", "train_nn_numpy"}
+    assert {threads[name] for name in multi} == {half}
+    assert set(threads.values()) - {half} <= {1}
