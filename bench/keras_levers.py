@@ -3,11 +3,12 @@
     python bench/keras_levers.py ../shared/datasets/fashion-mnist            # CPU, tensorflow
     KERAS_BACKEND=jax python bench/keras_levers.py DIR --levers fit spe16 spe64
 
-Trains each model for a few epochs on the full training set (the CNN on 80% of it, as
-in the pipeline) once per lever, each run in a fresh process so that no compiled
-function, thread pool or device buffer carries over from one lever to the next. The
-levers are the compile options of `mnist_study.keras_models.build_mlp` and `build_cnn`
-(`steps_per_execution` is also a setting of the pipeline's config; `jit_compile` is not):
+Trains each model for a few epochs on the full training set (the CNN without its held-out
+validation share, as in the pipeline; model and batch settings from config.yaml) once per
+lever, each run in a fresh process so that no compiled function, thread pool or device
+buffer carries over from one lever to the next. The levers are the compile options of
+`mnist_study.keras_models.build` (`steps_per_execution` is also a setting of the
+pipeline's config; `jit_compile` is not):
 
 - `fit`: the plain `model.fit` on numpy arrays (the backend's default jit setting);
 - `spe<N>`: `steps_per_execution=N`, N training steps per call of the train function;
@@ -36,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -86,19 +88,15 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
 
     X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
     X_test, y_test = np.load(cache / "test_X.npy"), np.load(cache / "test_y.npy")
-    keras_models.set_seed(0)
-    if model_kind == "mlp":
-        model = keras_models.build_mlp(**options)
-        batch_size, validation = 62, None
-    else:
-        model = keras_models.build_cnn(**options)
-        X, X_test = keras_models.as_images(X), keras_models.as_images(X_test)
-        fit_idx, val_idx = keras_models.validation_split(len(y), 0.2, 0)
-        validation = (X[val_idx], y[val_idx])
-        X, y = X[fit_idx], y[fit_idx]
-        batch_size = 128
+    # The pipeline's model and training settings (config.yaml), but the lever's
+    # compile options and the benchmark's epochs.
+    settings = yaml.safe_load((ROOT / "config.yaml").read_text())[model_kind]
+    keras_models.set_seed(settings["seed"])
+    model = keras_models.build(model_kind, settings, **options)
+    X, y, validation, X_test = keras_models.training_arrays(model_kind, settings, X, y, X_test)
+    batch_size = settings["batch_size"]
     start = time.perf_counter()
-    history = keras_models.train(model, X, y, epochs, batch_size, 0, validation)
+    history = keras_models.train(model, X, y, epochs, batch_size, settings["seed"], validation)
     total = time.perf_counter() - start
     probabilities = model.predict(X_test, batch_size=1024, verbose=0)
     seconds = [record["seconds"] for record in history]

@@ -173,25 +173,8 @@ def main() -> None:
     for kind in ("mlp", "cnn"):
         c = config[kind]
         keras_models.set_seed(c["seed"])
-        if kind == "mlp":
-            model = keras_models.build_mlp(
-                c["hidden"],
-                c["dropout"],
-                c["learning_rate"],
-                steps_per_execution=c["steps_per_execution"],
-            )
-            X, y, validation, X_test = train.X, train.y, None, test.X
-        else:
-            model = keras_models.build_cnn(
-                c["dropout"], c["learning_rate"], steps_per_execution=c["steps_per_execution"]
-            )
-            images = keras_models.as_images(train.X)
-            fit_idx, val_idx = keras_models.validation_split(
-                len(train), c["validation_split"], c["seed"]
-            )
-            X, y = images[fit_idx], train.y[fit_idx]
-            validation = (images[val_idx], train.y[val_idx])
-            X_test = keras_models.as_images(test.X)
+        model = keras_models.build(kind, c)
+        X, y, validation, X_test = keras_models.training_arrays(kind, c, train.X, train.y, test.X)
         history = keras_models.train(
             model, X, y, c["epochs"], c["batch_size"], c["seed"], validation
         )

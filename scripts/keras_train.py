@@ -22,28 +22,10 @@ def main(snakemake):
     keras_models.set_seed(settings["seed"])  # before building: seeds the initial weights
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
-    X, X_test = train.X, test.X
-    validation = None
-    if kind == "mlp":
-        model = keras_models.build_mlp(
-            settings["hidden"],
-            settings["dropout"],
-            settings["learning_rate"],
-            steps_per_execution=settings["steps_per_execution"],
-        )
-        X_fit, y_fit = X, train.y
-    else:
-        model = keras_models.build_cnn(
-            settings["dropout"],
-            settings["learning_rate"],
-            steps_per_execution=settings["steps_per_execution"],
-        )
-        X, X_test = keras_models.as_images(X), keras_models.as_images(X_test)
-        fit_idx, val_idx = keras_models.validation_split(
-            len(train), settings["validation_split"], settings["seed"]
-        )
-        X_fit, y_fit = X[fit_idx], train.y[fit_idx]
-        validation = (X[val_idx], train.y[val_idx])
+    model = keras_models.build(kind, settings)
+    X_fit, y_fit, validation, X_test = keras_models.training_arrays(
+        kind, settings, train.X, train.y, test.X
+    )
     log.info(
         "%s: %d parameters, training on %d images%s",
         kind,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mnist_study.keras_models import configure_backend
 
@@ -16,6 +17,7 @@ keras = pytest.importorskip("keras")
 
 from test_nn import real_digits  # noqa: E402
 
+from conftest import ROOT  # noqa: E402
 from mnist_study import keras_models  # noqa: E402
 
 
@@ -33,6 +35,31 @@ def test_mlp_architecture():
     ]
     assert model.get_layer("dropout").rate == 0.4
     assert model.count_params() == (784 * 1200 + 1200) + (1200 * 1200 + 1200) + (1200 * 10 + 10)
+
+
+def test_models_and_arrays_from_the_config_sections():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    X, y = np.random.default_rng(0).random((50, 784), dtype=np.float32), np.arange(50) % 10
+    mlp = keras_models.build("mlp", config["mlp"])
+    assert mlp.count_params() == keras_models.build_mlp(config["mlp"]["hidden"]).count_params()
+    assert mlp.get_layer("dropout").rate == config["mlp"]["dropout"]
+    assert mlp.steps_per_execution == config["mlp"]["steps_per_execution"]
+    assert keras_models.build("mlp", config["mlp"], steps_per_execution=1).steps_per_execution == 1
+    assert keras_models.training_arrays("mlp", config["mlp"], X, y, X[:5])[2] is None
+    cnn = keras_models.build("cnn", config["cnn"])
+    assert cnn.get_layer("dropout").rate == config["cnn"]["dropout"]
+    X_fit, y_fit, (X_val, y_val), X_test = keras_models.training_arrays(
+        "cnn", config["cnn"], X, y, X[:5]
+    )
+    assert X_fit.shape == (40, 28, 28, 1) and X_val.shape == (10, 28, 28, 1)
+    assert X_test.shape == (5, 28, 28, 1)
+    # Every image is in exactly one of the two parts, with its own label.
+    rows = np.concatenate([X_fit, X_val]).reshape(50, 784)
+    order = np.lexsort(rows.T)
+    np.testing.assert_array_equal(rows[order], X[np.lexsort(X.T)])
+    np.testing.assert_array_equal(np.concatenate([y_fit, y_val])[order], y[np.lexsort(X.T)])
+    with pytest.raises(ValueError, match="unknown model kind"):
+        keras_models.build("rnn", config["mlp"])
 
 
 def test_cnn_architecture():

@@ -110,6 +110,34 @@ def build_cnn(
     return model
 
 
+def build(kind: str, settings: dict, **compile_options):
+    """The model of config section `kind` ("mlp" or "cnn" of config.yaml).
+
+    `compile_options` (`steps_per_execution`, `jit_compile`) override the section's.
+    """
+    options = {"steps_per_execution": settings.get("steps_per_execution", 1), **compile_options}
+    if kind == "mlp":
+        return build_mlp(
+            settings["hidden"], settings["dropout"], settings["learning_rate"], **options
+        )
+    if kind == "cnn":
+        return build_cnn(settings["dropout"], settings["learning_rate"], **options)
+    raise ValueError(f"unknown model kind {kind!r}: mlp or cnn")
+
+
+def training_arrays(kind: str, settings: dict, X, y, X_test):
+    """What config section `kind` trains and scores on: (X_fit, y_fit, validation, X_test).
+
+    The MLP takes the flat rows as they are. The CNN takes 28x28x1 images, and holds
+    out `validation_split` of the training images by a split seeded with `seed`.
+    """
+    if kind == "mlp":
+        return X, y, None, X_test
+    images = as_images(X)
+    fit_idx, val_idx = validation_split(len(y), settings["validation_split"], settings["seed"])
+    return images[fit_idx], y[fit_idx], (images[val_idx], y[val_idx]), as_images(X_test)
+
+
 def _compile(model, learning_rate: float, steps_per_execution: int, jit_compile) -> None:
     """Adam and cross-entropy, and two speed levers of the training loop.
 
