@@ -62,7 +62,9 @@ def cluster(tmp_path_factory):
 def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_path):
     local_dir, _ = pipeline_run
     workdir = copy_workflow(tmp_path / "slurm-run")
-    cores = "2"
+    # The local run (--cores 2) gives each multi-core rule half the cores: the same
+    # here, so that the Keras models train with the same thread count on both.
+    threads = "1"
     command = [
         "timeout", "-k", "10", "2400",
         sys.executable, "-m", "snakemake",
@@ -73,7 +75,8 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         "--slurm-init-seconds-before-status-checks", "1",
         "--slurm-keep-successful-logs",
         # One node with 2 CPUs and no GPU.
-        "--set-threads", f"svm_grid_search={cores}", f"train_mlp={cores}", f"train_cnn={cores}",
+        "--set-threads", f"svm_grid_search={threads}", f"train_mlp={threads}",
+        f"train_cnn={threads}", f"train_nn_numpy={threads}",
         "--set-resources", "train_mlp:gpu=0", "train_cnn:gpu=0",
         "--jobs", "2",
     ]  # fmt: skip
