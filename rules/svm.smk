@@ -75,7 +75,7 @@ rule svm_grid_search:
         log_path("svm_grid_search"),
     benchmark:
         bench_path("svm_grid_search")
-    priority: 1  # as train_mlp
+    priority: 1  # longest jobs first, see train_mlp in rules/keras.smk
     conda:
         "../envs/sklearn.yaml"
     threads: half_the_cores
