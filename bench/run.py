@@ -36,6 +36,10 @@ RESULTS = ROOT / "bench" / "results"
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 BUNDLED = ROOT / "scripts" / "mnist_study" / "bundled" / "mnist-sample"
 WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example  # noqa: E402
+from mnist_study.runtime import half_the_cores  # noqa: E402
 
 
 def timed(command, cwd) -> float:
@@ -118,9 +122,6 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
 
 
 def efficiency(result: dict, rate_gflops: float, train_size: int) -> dict:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example
-
     out = {}
     for kind, flops, n in (
         ("mlp", mlp_flops_per_example(), train_size),
@@ -213,17 +214,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "summary")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    # The Keras rules take half of --cores (rules/common.smk, half_the_cores): their
-    # efficiency is measured against numpy's rate on as many threads.
-    keras_threads = max(1, args.cores // 2)
     summary = {
         "machine": os.uname().machine,
         "cores": args.cores,
         "matmul_gflops": matmul_rate(args.cores),
-        "keras_threads": keras_threads,
-        "matmul_gflops_keras_threads": matmul_rate(keras_threads),
         "datasets": [],
     }
+    if args.full:
+        # Only the full run reports efficiencies: against numpy's rate on as many
+        # threads as the Keras rules get on a local run with --cores.
+        summary["keras_threads"] = half_the_cores(args.cores)
+        summary["matmul_gflops_keras_threads"] = matmul_rate(summary["keras_threads"])
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         summary["datasets"].append(run_dataset("mnist-sample", None, args.cores, scratch))

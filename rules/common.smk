@@ -9,6 +9,7 @@ PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
 sys.path.insert(0, str(PACKAGE.parent))
 from mnist_study.config import ConfigError, check_config  # noqa: E402
 from mnist_study.datasets import DATASETS as DATASET_SPECS  # noqa: E402
+from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults.
 try:
@@ -50,18 +51,12 @@ def code(*modules):
 
 
 def half_the_cores(wildcards):
-    """Threads of each multi-core job, half of --cores (from 1 to MAX_THREADS).
-
-    None of them doubles its speed with twice the threads (a second thread gave the
-    Keras MLP 0-10% on 2 cores, README "Performance"), and the study's stages are
-    independent: on a local run two of them work side by side, and the one-thread
-    jobs fit in beside them, instead of each taking every core in turn.
-    """
+    """Threads of each multi-core job: half of --cores, from 1 to MAX_THREADS."""
     try:
         cores = workflow.cores
     except WorkflowError:  # no --cores: a cluster executor or a dry run
         return MAX_THREADS
-    return max(1, min(MAX_THREADS, cores // 2))
+    return threads_for(cores, MAX_THREADS)
 
 
 def log_path(rule_name):

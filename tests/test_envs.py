@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, run_snakemake
+from mnist_study.runtime import half_the_cores
 
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
 
@@ -69,3 +70,9 @@ def test_multithreaded_rules_take_half_the_cores(tmp_path, cores, half):
     multi = {"train_mlp", "train_cnn", "svm_grid_search", "train_nn_numpy"}
     assert {threads[name] for name in multi} == {half}
     assert set(threads.values()) - {half} <= {1}
+
+
+def test_half_the_cores_is_bounded():
+    # The rule the workflow and bench/run.py share.
+    assert [half_the_cores(n) for n in (1, 2, 3, 5, 8, 16, 17, 64)] == [1, 1, 1, 2, 4, 8, 8, 8]
+    assert half_the_cores(64, most=16) == 16

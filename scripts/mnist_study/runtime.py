@@ -39,6 +39,18 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     return logging.getLogger("mnist_study")
 
 
+def half_the_cores(cores: int, most: int = 8) -> int:
+    """Threads of each multi-core rule on a local run with `cores`: half, from 1 to `most`.
+
+    None of them doubles its speed with twice the threads (a second thread gave the
+    Keras MLP 0-10% on 2 cores, README "Performance"), and the study's stages are
+    independent: two of them work side by side, and the one-thread jobs fit in beside
+    them, instead of each taking every core in turn. The workflow's rules and
+    bench/run.py both ask this function.
+    """
+    return max(1, min(most, int(cores) // 2))
+
+
 def limit_threads(threads: int) -> None:
     """Hold numpy's BLAS and OpenMP to the rule's `threads:`."""
     threads = max(1, int(threads))
