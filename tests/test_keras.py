@@ -245,3 +245,46 @@ def test_configure_backend_refuses_a_second_backend_in_one_process():
         configure_backend(2, "jax")
     with pytest.raises(ValueError, match="keras_backend 'torchh'"):
         configure_backend(2, "torchh")
+
+
+THREADS_PROBE = """
+import sys, time
+
+from mnist_study.keras_models import configure_backend
+
+configure_backend(int(sys.argv[1]), "jax")
+import jax
+import jax.numpy as jnp
+
+square = jax.jit(lambda a: a @ a)
+a = jnp.ones((1024, 1024), jnp.float32) / 1024
+square(a).block_until_ready()
+wall, cpu = time.perf_counter(), time.process_time()
+while time.perf_counter() - wall < 2:
+    a = square(a)
+a.block_until_ready()
+print("RATIO", (time.process_time() - cpu) / (time.perf_counter() - wall))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs to tell")
+def test_jax_keeps_to_the_threads_it_is_given():
+    """threads: 1 means one core for JAX too (it ignores the usual XLA flag)."""
+    pytest.importorskip("jax")
+
+    def cpu_per_second(threads):
+        proc = subprocess.run(
+            [sys.executable, "-c", THREADS_PROBE, str(threads)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+            timeout=300,
+        )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RATIO ")]
+        assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+        return float(lines[-1].split()[1])
+
+    both = cpu_per_second(2)
+    if both < 1.5:
+        pytest.skip(f"two threads used {both:.2f} CPUs: the machine is too busy to tell")
+    assert cpu_per_second(1) < 1.3
