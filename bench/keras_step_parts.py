@@ -7,6 +7,8 @@ For each model of config.yaml (its batch size and `steps_per_execution`), each p
 compiled by the backend and timed alone, in a fresh process per thread count:
 
 - `step`: the whole training step, as `model.fit` runs it (steady epoch time / steps);
+- `loop_only` (MLP): the same `fit` over a 784-8-8-10 network, next to no arithmetic:
+  what the training loop itself costs a step (on a GPU, the floor of an epoch);
 - `forward_backward`: the loss and its gradients (`training=True`: dropout on);
 - `optimizer`: Adam's update of every weight from given gradients;
 - `optimizer_fused` (TensorFlow): the same update by TensorFlow's fused Adam kernel,
@@ -175,6 +177,14 @@ def jax_parts(model, loss_fn, x, y, conv_part) -> dict:
     return parts
 
 
+def fit_step_seconds(model, X, Y, batch: int, seed: int, steps: int) -> float:
+    """Seconds per step of `model.fit`: the fastest epoch after the first (which compiles)."""
+    from mnist_study import keras_models
+
+    records = keras_models.train(model, X, Y, 3, batch, seed)
+    return min(r["seconds"] for r in records[1:]) / steps
+
+
 def one_run(threads: int, repeats: int) -> dict:
     """Every part of both models on `threads` threads, in this process."""
     from mnist_study import keras_models
@@ -217,8 +227,11 @@ def one_run(threads: int, repeats: int) -> dict:
         steps = 30 * settings.get("steps_per_execution", 1)
         X = rng.random((steps * batch, *shape), dtype=np.float32)
         Y = rng.integers(0, 10, len(X))
-        records = keras_models.train(model, X, Y, 3, batch, settings["seed"])
-        seconds["step"] = min(r["seconds"] for r in records[1:]) / steps
+        seconds["step"] = fit_step_seconds(model, X, Y, batch, settings["seed"], steps)
+        if kind == "mlp":
+            # The loop's own cost: the same fit over a model with next to no arithmetic.
+            tiny = keras_models.build(kind, {**settings, "hidden": [8, 8]})
+            seconds["loop_only"] = fit_step_seconds(tiny, X, Y, batch, settings["seed"], steps)
         result["models"][kind] = {
             "batch_size": batch,
             "step_gflop": flops[kind] * batch / 1e9,
@@ -240,7 +253,15 @@ def markdown(summary: dict) -> str:
     ]
     # Parts that do the step's arithmetic; the others do a share of it or none.
     whole = ("step", "forward_backward", "matmuls")
-    order = ["step", "forward_backward", "optimizer", "optimizer_fused", "matmuls", "conv_layers"]
+    order = [
+        "step",
+        "loop_only",
+        "forward_backward",
+        "optimizer",
+        "optimizer_fused",
+        "matmuls",
+        "conv_layers",
+    ]
     for run in summary["runs"]:
         for kind, model in run["models"].items():
             for part in (p for p in order if p in model["seconds"]):
