@@ -20,7 +20,8 @@ Reports the steady epoch time (the fastest epoch after the first, which compiles
 only ever adds time), the first epoch, the test accuracy after training (a lever must
 not change what is learnt), and on the CPU the efficiency: FLOPs per epoch over the
 time, divided by the float32 matrix-multiply rate numpy measures in a separate process
-of the same run.
+just before and just after each run (their mean: the machines here drift by 20% over
+minutes, and one measurement at the start made the efficiency drift with them).
 Writes bench/results/keras_levers_<backend>_<device>.{json,md} unless --out is given.
 """
 
@@ -137,21 +138,23 @@ def markdown(summary: dict) -> str:
     ]
     if summary.get("note"):
         lines.append(summary["note"])
-    if summary.get("matmul_gflops"):
-        lines.append(
-            f"numpy float32 matmul rate in the same run: {summary['matmul_gflops']:.1f} GFLOP/s "
-            f"on {summary['threads']} threads."
-        )
+    lines.append(
+        f"{summary['threads']} threads. On a CPU, numpy's float32 matmul rate is measured just "
+        "before and just after each run (this kind of machine drifts); efficiency is "
+        "against their mean."
+    )
     lines += [
         "",
-        "| model | lever | steady epoch (s) | first epoch (s) | efficiency | test accuracy |",
-        "|---|---|---|---|---|---|",
+        "| model | lever | steady epoch (s) | first epoch (s) | numpy GFLOP/s before, after "
+        "| efficiency | test accuracy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in (r for r in summary["runs"] if "error" not in r):
         eff = f"{r['efficiency']:.2f}" if "efficiency" in r else "-"
+        rates = ", ".join(f"{g:.0f}" for g in r.get("matmul_gflops", [])) or "-"
         lines.append(
             f"| {r['model']} | {r['lever']} | {r['steady_epoch_seconds']:.3f} | "
-            f"{r['first_epoch_seconds']:.2f} | {eff} | {r['test_accuracy']:.4f} |"
+            f"{r['first_epoch_seconds']:.2f} | {rates} | {eff} | {r['test_accuracy']:.4f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -185,10 +188,8 @@ def main() -> None:
         "runs": [],
     }
     on_cpu = backend == "tensorflow" or "cpu" in summary["device"].lower()
-    if on_cpu:
-        from run import matmul_rate
+    from run import matmul_rate
 
-        summary["matmul_gflops"] = matmul_rate(args.threads)
     out = args.out or ROOT / "bench" / "results" / (
         f"keras_levers_{backend}_{re.sub(r'[^A-Za-z0-9]+', '-', summary['device']).strip('-')}"
     )
@@ -201,6 +202,7 @@ def main() -> None:
         for model_kind in args.models:
             for lever in args.levers:
                 print(f"[{model_kind}] {lever} ...", flush=True)
+                rates = [matmul_rate(args.threads)] if on_cpu else []
                 proc = subprocess.run(
                     [
                         sys.executable,
@@ -218,6 +220,8 @@ def main() -> None:
                     capture_output=True,
                     text=True,
                 )
+                if on_cpu:
+                    rates.append(matmul_rate(args.threads))
                 lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
                 if proc.returncode != 0 or not lines:
                     print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
@@ -227,9 +231,8 @@ def main() -> None:
                     continue
                 result = json.loads(lines[-1][len("RESULT ") :])
                 if on_cpu:
-                    floor = (
-                        flops[model_kind] * result["train_size"] / (summary["matmul_gflops"] * 1e9)
-                    )
+                    result["matmul_gflops"] = rates
+                    floor = flops[model_kind] * result["train_size"] / (np.mean(rates) * 1e9)
                     result["floor_seconds"] = floor
                     result["efficiency"] = floor / result["steady_epoch_seconds"]
                 summary["runs"].append(result)

@@ -20,10 +20,11 @@ compiled by the backend and timed alone, in a fresh process per thread count:
 Each part's GFLOP/s is the step's arithmetic (`mlp_flops_per_example`,
 `cnn_flops_per_example` times the batch) over the part's time, and its efficiency that
 over numpy's float32 matrix-multiply rate on as many threads (measured in its own
-process), as in bench/keras_levers.py. Random inputs: the timing of dense arithmetic does
-not depend on the values. Writes bench/results/keras_step_parts_<backend>.{json,md}
-unless --out is given. This is backend code on purpose (tf.function, jax.jit): the
-pipeline's model code stays on the Keras API.
+process just before and just after, as in bench/keras_levers.py). Random inputs: the
+timing of dense arithmetic does not depend on the values. Writes
+bench/results/keras_step_parts_<backend>.{json,md} unless --out is given. This is
+backend code on purpose (tf.function, jax.jit): the pipeline's model code stays on the
+Keras API.
 """
 
 from __future__ import annotations
@@ -246,7 +247,8 @@ def markdown(summary: dict) -> str:
         "",
         f"Command: `{summary['command']}`. Milliseconds per step (median of "
         f"{summary['repeats']}); efficiency = the step's FLOPs over the part's time, over "
-        "numpy's float32 matmul rate on the same threads.",
+        "numpy's float32 matmul rate on the same threads (the mean of one measurement "
+        "just before the thread count's run and one just after).",
         "",
         "| threads | numpy GFLOP/s | model | part | ms | share of the step | efficiency |",
         "|---|---|---|---|---|---|---|",
@@ -299,7 +301,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     for threads in args.threads:
         print(f"[{threads} threads] ...", flush=True)
-        rate = matmul_rate(threads)
+        before = matmul_rate(threads)
         proc = subprocess.run(
             [sys.executable, __file__, "--repeats", str(args.repeats), "--one", str(threads)],
             capture_output=True,
@@ -309,7 +311,8 @@ def main() -> None:
         if proc.returncode != 0 or not lines:
             raise SystemExit(f"the {threads}-thread run failed:\n{proc.stderr[-3000:]}")
         run = json.loads(lines[-1].removeprefix("RESULT "))
-        run["matmul_gflops"] = rate
+        run["matmul_gflops_before_after"] = [before, matmul_rate(threads)]
+        run["matmul_gflops"] = float(np.mean(run["matmul_gflops_before_after"]))
         summary["runs"].append(run)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(summary))
