@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +189,7 @@ def main() -> None:
         "runs": [],
     }
     on_cpu = backend == "tensorflow" or "cpu" in summary["device"].lower()
-    from run import matmul_rate
+    from run import matmul_rates_around
 
     out = args.out or ROOT / "bench" / "results" / (
         f"keras_levers_{backend}_{re.sub(r'[^A-Za-z0-9]+', '-', summary['device']).strip('-')}"
@@ -202,26 +203,24 @@ def main() -> None:
         for model_kind in args.models:
             for lever in args.levers:
                 print(f"[{model_kind}] {lever} ...", flush=True)
-                rates = [matmul_rate(args.threads)] if on_cpu else []
-                proc = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        str(args.directory),
-                        "--epochs",
-                        str(args.epochs),
-                        "--threads",
-                        str(args.threads),
-                        "--one",
-                        model_kind,
-                        lever,
-                        cache,
-                    ],
-                    capture_output=True,
-                    text=True,
-                )
+                child = [
+                    sys.executable,
+                    __file__,
+                    str(args.directory),
+                    "--epochs",
+                    str(args.epochs),
+                    "--threads",
+                    str(args.threads),
+                    "--one",
+                    model_kind,
+                    lever,
+                    cache,
+                ]
+                train = partial(subprocess.run, child, capture_output=True, text=True)
                 if on_cpu:
-                    rates.append(matmul_rate(args.threads))
+                    proc, rates = matmul_rates_around(args.threads, train)
+                else:
+                    proc = train()
                 lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
                 if proc.returncode != 0 or not lines:
                     print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)

@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -178,12 +179,12 @@ def jax_parts(model, loss_fn, x, y, conv_part) -> dict:
     return parts
 
 
-def fit_step_seconds(model, X, Y, batch: int, seed: int, steps: int) -> float:
+def fit_step_seconds(model, X, Y, batch: int, seed: int) -> float:
     """Seconds per step of `model.fit`: the fastest epoch after the first (which compiles)."""
     from mnist_study import keras_models
 
     records = keras_models.train(model, X, Y, 3, batch, seed)
-    return min(r["seconds"] for r in records[1:]) / steps
+    return min(r["seconds"] for r in records[1:]) / -(-len(X) // batch)
 
 
 def one_run(threads: int, repeats: int) -> dict:
@@ -228,11 +229,11 @@ def one_run(threads: int, repeats: int) -> dict:
         steps = 30 * settings.get("steps_per_execution", 1)
         X = rng.random((steps * batch, *shape), dtype=np.float32)
         Y = rng.integers(0, 10, len(X))
-        seconds["step"] = fit_step_seconds(model, X, Y, batch, settings["seed"], steps)
+        seconds["step"] = fit_step_seconds(model, X, Y, batch, settings["seed"])
         if kind == "mlp":
             # The loop's own cost: the same fit over a model with next to no arithmetic.
             tiny = keras_models.build(kind, {**settings, "hidden": [8, 8]})
-            seconds["loop_only"] = fit_step_seconds(tiny, X, Y, batch, settings["seed"], steps)
+            seconds["loop_only"] = fit_step_seconds(tiny, X, Y, batch, settings["seed"])
         result["models"][kind] = {
             "batch_size": batch,
             "step_gflop": flops[kind] * batch / 1e9,
@@ -287,7 +288,7 @@ def main() -> None:
     if args.one:
         print("RESULT " + json.dumps(one_run(args.one, args.repeats)), flush=True)
         return
-    from run import matmul_rate
+    from run import matmul_rates_around
 
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     summary = {
@@ -301,17 +302,14 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     for threads in args.threads:
         print(f"[{threads} threads] ...", flush=True)
-        before = matmul_rate(threads)
-        proc = subprocess.run(
-            [sys.executable, __file__, "--repeats", str(args.repeats), "--one", str(threads)],
-            capture_output=True,
-            text=True,
-        )
+        child = [sys.executable, __file__, "--repeats", str(args.repeats), "--one", str(threads)]
+        train = partial(subprocess.run, child, capture_output=True, text=True)
+        proc, rates = matmul_rates_around(threads, train)
         lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             raise SystemExit(f"the {threads}-thread run failed:\n{proc.stderr[-3000:]}")
         run = json.loads(lines[-1].removeprefix("RESULT "))
-        run["matmul_gflops_before_after"] = [before, matmul_rate(threads)]
+        run["matmul_gflops_before_after"] = rates
         run["matmul_gflops"] = float(np.mean(run["matmul_gflops_before_after"]))
         summary["runs"].append(run)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -74,6 +74,17 @@ def matmul_rate(threads: int) -> float:
     return float(out.stdout.strip())
 
 
+def matmul_rates_around(threads: int, work):
+    """`work()`'s result, and numpy's matmul rate measured just before and just after it.
+
+    The machines here drift by 20% within minutes, so a rate taken once at the start
+    makes an efficiency drift with them; the Keras benchmarks divide by the mean of the two.
+    """
+    before = matmul_rate(threads)
+    result = work()
+    return result, [before, matmul_rate(threads)]
+
+
 def epoch_seconds(log: Path) -> list[float]:
     return [float(s) for s in re.findall(r"epoch \d+/\d+: .*?seconds ([0-9.]+)", log.read_text())]
 
