@@ -14,6 +14,8 @@ pipeline's config; `jit_compile` is not):
 - `spe<N>`: `steps_per_execution=N`, N training steps per call of the train function;
 - `jit`: `jit_compile=True` (XLA). Keras turns XLA off for TensorFlow while
   deterministic ops are on, so for this lever the run switches them off;
+- `scan` (JAX only): the pipeline's `training_loop: scan`, each epoch's Keras train
+  steps run as one compiled call (mnist_study.jax_loop);
 - combinations such as `jit_spe64`.
 
 Reports the steady epoch time (the fastest epoch after the first, which compiles: noise
@@ -49,13 +51,15 @@ DEFAULT_LEVERS = ["fit", "spe16", "spe64", "jit", "jit_spe16", "jit_spe64"]
 
 
 def lever_options(name: str) -> dict:
-    """'jit_spe64' -> {'jit_compile': True, 'steps_per_execution': 64}."""
-    options = {"steps_per_execution": 1, "jit_compile": "auto"}
+    """'jit_spe64' -> {'jit_compile': True, 'steps_per_execution': 64, ...}."""
+    options = {"steps_per_execution": 1, "jit_compile": "auto", "training_loop": "fit"}
     for part in name.split("_"):
         if part == "fit":
             continue
         if part == "jit":
             options["jit_compile"] = True
+        elif part == "scan":
+            options["training_loop"] = "scan"
         elif re.fullmatch(r"spe\d+", part):
             options["steps_per_execution"] = int(part[3:])
         else:
@@ -81,6 +85,7 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     from mnist_study.runtime import limit_threads
 
     options = lever_options(lever)
+    training_loop = options.pop("training_loop")
     limit_threads(threads)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     configure_backend(threads, backend, deterministic=options["jit_compile"] is not True)
@@ -98,14 +103,16 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     X, y, validation, X_test = keras_models.training_arrays(model_kind, settings, X, y, X_test)
     batch_size = settings["batch_size"]
     start = time.perf_counter()
-    history = keras_models.train(model, X, y, epochs, batch_size, settings["seed"], validation)
+    history = keras_models.train(
+        model, X, y, epochs, batch_size, settings["seed"], validation, training_loop
+    )
     total = time.perf_counter() - start
     probabilities = model.predict(X_test, batch_size=1024, verbose=0)
     seconds = [record["seconds"] for record in history]
     return {
         "model": model_kind,
         "lever": lever,
-        "options": options,
+        "options": {**options, "training_loop": training_loop},
         "jit_compiled": bool(model.jit_compile),
         "backend": keras.backend.backend(),
         "train_size": len(y),
@@ -177,9 +184,10 @@ def main() -> None:
         result = one_run(model_kind, lever, args.epochs, args.threads, Path(cache))
         print("RESULT " + json.dumps(result), flush=True)
         return
-    for lever in args.levers:
-        lever_options(lever)  # reject a misspelt lever before anything runs
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    for lever in args.levers:  # reject a misspelt lever before anything runs
+        if lever_options(lever)["training_loop"] == "scan" and backend != "jax":
+            raise SystemExit(f"lever {lever!r} needs KERAS_BACKEND=jax")
     summary = {
         "backend": backend,
         "device": device_name(),

@@ -9,6 +9,8 @@ compiled by the backend and timed alone, in a fresh process per thread count:
 - `step`: the whole training step, as `model.fit` runs it (steady epoch time / steps);
 - `loop_only` (MLP): the same `fit` over a 784-8-8-10 network, next to no arithmetic:
   what the training loop itself costs a step (on a GPU, the floor of an epoch);
+- `step_scan`, `loop_only_scan` (JAX): the same two under `training_loop: scan`, each
+  epoch one compiled call (mnist_study.jax_loop);
 - `forward_backward`: the loss and its gradients (`training=True`: dropout on);
 - `optimizer`: Adam's update of every weight from given gradients;
 - `optimizer_fused` (TensorFlow): the same update by TensorFlow's fused Adam kernel,
@@ -179,11 +181,11 @@ def jax_parts(model, loss_fn, x, y, conv_part) -> dict:
     return parts
 
 
-def fit_step_seconds(model, X, Y, batch: int, seed: int) -> float:
-    """Seconds per step of `model.fit`: the fastest epoch after the first (which compiles)."""
+def fit_step_seconds(model, X, Y, batch: int, seed: int, training_loop: str = "fit") -> float:
+    """Seconds per training step: the fastest epoch after the first (which compiles)."""
     from mnist_study import keras_models
 
-    records = keras_models.train(model, X, Y, 3, batch, seed)
+    records = keras_models.train(model, X, Y, 3, batch, seed, training_loop=training_loop)
     return min(r["seconds"] for r in records[1:]) / -(-len(X) // batch)
 
 
@@ -229,11 +231,19 @@ def one_run(threads: int, repeats: int) -> dict:
         steps = 30 * settings.get("steps_per_execution", 1)
         X = rng.random((steps * batch, *shape), dtype=np.float32)
         Y = rng.integers(0, 10, len(X))
-        seconds["step"] = fit_step_seconds(model, X, Y, batch, settings["seed"])
-        if kind == "mlp":
-            # The loop's own cost: the same fit over a model with next to no arithmetic.
-            tiny = keras_models.build(kind, {**settings, "hidden": [8, 8]})
-            seconds["loop_only"] = fit_step_seconds(tiny, X, Y, batch, settings["seed"])
+        loops = ["fit", "scan"] if backend == "jax" else ["fit"]
+        for loop in loops:
+            suffix = "" if loop == "fit" else f"_{loop}"
+            keras_models.set_seed(settings["seed"])
+            model = keras_models.build(kind, settings)
+            seconds["step" + suffix] = fit_step_seconds(model, X, Y, batch, settings["seed"], loop)
+            if kind == "mlp":
+                # The loop's own cost: the same training of a model with next to no
+                # arithmetic.
+                tiny = keras_models.build(kind, {**settings, "hidden": [8, 8]})
+                seconds["loop_only" + suffix] = fit_step_seconds(
+                    tiny, X, Y, batch, settings["seed"], loop
+                )
         result["models"][kind] = {
             "batch_size": batch,
             "step_gflop": flops[kind] * batch / 1e9,
@@ -255,10 +265,12 @@ def markdown(summary: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     # Parts that do the step's arithmetic; the others do a share of it or none.
-    whole = ("step", "forward_backward", "matmuls")
+    whole = ("step", "step_scan", "forward_backward", "matmuls")
     order = [
         "step",
         "loop_only",
+        "step_scan",
+        "loop_only_scan",
         "forward_backward",
         "optimizer",
         "optimizer_fused",

@@ -2,7 +2,16 @@ rule train_mlp:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("data", "keras_models", "metrics", "figures", "datasets", "storage", "runtime"),
+        code=code(
+            "data",
+            "keras_models",
+            "jax_loop",
+            "metrics",
+            "figures",
+            "datasets",
+            "storage",
+            "runtime",
+        ),
     output:
         model="results/{dataset}/mlp/model.keras",
         checksum="results/{dataset}/mlp/model.keras.sha256",
@@ -47,7 +56,16 @@ rule train_cnn:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("data", "keras_models", "metrics", "figures", "datasets", "storage", "runtime"),
+        code=code(
+            "data",
+            "keras_models",
+            "jax_loop",
+            "metrics",
+            "figures",
+            "datasets",
+            "storage",
+            "runtime",
+        ),
     output:
         model="results/{dataset}/cnn/model.keras",
         checksum="results/{dataset}/cnn/model.keras.sha256",

@@ -42,6 +42,7 @@ def main(snakemake):
         settings["batch_size"],
         settings["seed"],
         validation,
+        settings["training_loop"],
     )
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()

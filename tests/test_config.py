@@ -51,12 +51,22 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
         (["nn_numpy", "epochs"], "two", "config key nn_numpy.epochs: 'two' is not of type"),
         (["mlp", "steps_per_execution"], 0, "mlp.steps_per_execution: 0 is less than the minimum"),
         (["cnn", "steps_per_execution"], 2.5, "cnn.steps_per_execution: 2.5 is not of type"),
+        (["mlp", "training_loop"], "loop", "mlp.training_loop: 'loop' is not allowed"),
+        # Allowed on its own, but not with the default tensorflow backend.
+        (["cnn", "training_loop"], "scan", "cnn.training_loop: 'scan' runs on the jax backend"),
     ],
 )
 def test_bad_values_are_named(path, value, message):
     errors = config_errors(with_change(path, value), SCHEMA)
     assert len(errors) == 1
     assert message in errors[0]
+
+
+def test_scan_loop_is_allowed_with_the_jax_backend():
+    config = with_change(["mlp", "training_loop"], "scan")
+    config["cnn"]["training_loop"] = "scan"
+    config["keras_backend"] = "jax"
+    assert config_errors(config, SCHEMA) == []
 
 
 def test_check_config_raises_with_all_problems():

@@ -202,6 +202,29 @@ for kind in ("mlp", "cnn"):
         "repeatable": bool(np.array_equal(first, second)),
     }
 report["maps"] = [[n, list(m.shape)] for n, m in keras_models.feature_maps(model, X[0])]
+
+# training_loop "scan": Keras's own steps, an epoch per compiled call.
+for kind in ("mlp", "cnn"):
+    inputs = X if kind == "mlp" else keras_models.as_images(X)
+    # 250 examples in batches of 32: 7 full batches in the scan, then a short one.
+    fit_on, validation = (inputs[:250], y[:250]), (inputs[250:], y[250:])
+
+    def loop_run(training_loop):
+        keras_models.set_seed(5)
+        if kind == "mlp":
+            model = keras_models.build_mlp(hidden=(32, 32))
+        else:
+            model = keras_models.build_cnn()
+        history = keras_models.train(model, *fit_on, 2, 32, 5, validation, training_loop)
+        return history, model.predict(inputs[:64], verbose=0)
+
+    fit_history, fit_predictions = loop_run("fit")
+    scan_history, scan_predictions = loop_run("scan")
+    report[kind + "_scan"] = {
+        "fit_history": fit_history,
+        "scan_history": scan_history,
+        "largest_difference": float(np.abs(scan_predictions - fit_predictions).max()),
+    }
 print("REPORT " + json.dumps(report))
 """
 
@@ -237,6 +260,27 @@ def test_jax_backend_trains_repeatably_and_saves_portable_models(tmp_path):
         ["conv_2", [11, 11, 16]],
         ["pool_2", [5, 5, 16]],
     ]
+    for kind in ("mlp", "cnn"):
+        scan = report[kind + "_scan"]
+        # The scan loop takes fit's batches in fit's shuffled order, with fit's
+        # dropout masks: the same steps, so the same metrics and weights (to float
+        # rounding: the steps compile inside one loop instead of one by one).
+        assert scan["largest_difference"] < 1e-6, kind
+        for fit_epoch, scan_epoch in zip(scan["fit_history"], scan["scan_history"], strict=True):
+            assert scan_epoch.keys() == fit_epoch.keys(), kind
+            for name in fit_epoch.keys() - {"seconds"}:
+                assert scan_epoch[name] == pytest.approx(fit_epoch[name], rel=1e-5), name
+        assert {"val_loss", "val_accuracy"} <= scan["scan_history"][0].keys()
+        assert scan["scan_history"][1]["loss"] < scan["scan_history"][0]["loss"], kind
+
+
+def test_scan_loop_needs_the_jax_backend():
+    X, y = real_digits(64)
+    model = keras_models.build_mlp(hidden=(8,))
+    with pytest.raises(ValueError, match="runs on the jax backend only"):
+        keras_models.train(model, X, y, 1, 32, 0, training_loop="scan")
+    with pytest.raises(ValueError, match="training_loop 'sacn'"):
+        keras_models.train(model, X, y, 1, 32, 0, training_loop="sacn")
 
 
 def test_configure_backend_refuses_a_second_backend_in_one_process():

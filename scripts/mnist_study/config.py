@@ -79,7 +79,22 @@ def _one_of_hint(schema: dict) -> str:
 def config_errors(config: dict, schema: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e) for e in errors]
+    return [_describe(e) for e in errors] + _combination_errors(config)
+
+
+def _combination_errors(config: dict) -> list[str]:
+    """Settings that are each allowed but not together."""
+    errors = []
+    backend = config.get("keras_backend", "tensorflow")
+    for section in ("mlp", "cnn"):
+        settings = config.get(section)
+        loop = settings.get("training_loop") if isinstance(settings, dict) else None
+        if loop == "scan" and backend != "jax":
+            errors.append(
+                f"config key {section}.training_loop: 'scan' runs on the jax backend only "
+                f"(keras_backend is {backend!r}; set keras_backend=jax or training_loop=fit)"
+            )
+    return errors
 
 
 def check_config(config: dict, schema_path: str | Path) -> None:

@@ -192,19 +192,44 @@ def epoch_logger():
     return EpochLog()
 
 
-def train(model, X, y, epochs: int, batch_size: int, seed: int, validation=None) -> list[dict]:
-    """Fit with shuffling seeded by `seed`; returns one record per epoch."""
+TRAINING_LOOPS = ("fit", "scan")
+
+
+def train(
+    model,
+    X,
+    y,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    validation=None,
+    training_loop: str = "fit",
+) -> list[dict]:
+    """Fit with shuffling seeded by `seed`; returns one record per epoch.
+
+    `training_loop` "fit" is Keras's `model.fit`; "scan" (jax backend only) runs the
+    same Keras train steps, each epoch's as one compiled call (mnist_study.jax_loop).
+    """
+    if training_loop not in TRAINING_LOOPS:
+        raise ValueError(f"training_loop {training_loop!r} is not one of {TRAINING_LOOPS}")
     set_seed(seed)
-    history = model.fit(
-        X,
-        y,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_data=validation,
-        shuffle=True,
-        verbose=0,
-        callbacks=[epoch_logger()],
-    )
+    if training_loop == "scan":
+        from mnist_study import jax_loop
+
+        history = jax_loop.fit(
+            model, X, y, epochs, batch_size, validation, callbacks=[epoch_logger()]
+        )
+    else:
+        history = model.fit(
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=validation,
+            shuffle=True,
+            verbose=0,
+            callbacks=[epoch_logger()],
+        )
     records = []
     for epoch in range(epochs):
         record = {"epoch": epoch + 1}
