@@ -8,8 +8,8 @@ sets the MLP's epoch time: 968 steps an epoch. Here the same `model.train_step`
 batches, with the training arrays on the device and each batch gathered there by
 index: one call of compiled code an epoch.
 
-The model code stays Keras-API-only (mnist_study.keras_models); this module is the
-only one that imports jax, and only the scan loop needs it. The steps, the optimizer,
+The model code stays Keras-API-only (mnist_study.keras_models); this is the package's
+only module that imports jax, and only the scan loop needs it. The steps, the optimizer,
 the losses, the metrics and the shuffled order are Keras's own; what differs from
 `model.fit` is only who calls the steps. From the same seed it learns what fit learns,
 to float rounding (tests/test_keras.py).
