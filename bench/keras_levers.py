@@ -85,7 +85,6 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     from mnist_study.runtime import limit_threads
 
     options = lever_options(lever)
-    training_loop = options.pop("training_loop")
     limit_threads(threads)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     configure_backend(threads, backend, deterministic=options["jit_compile"] is not True)
@@ -96,15 +95,20 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
     X_test, y_test = np.load(cache / "test_X.npy"), np.load(cache / "test_y.npy")
     # The pipeline's model and training settings (config.yaml), but the lever's
-    # compile options and the benchmark's epochs.
+    # compile options and training loop, and the benchmark's epochs.
     settings = yaml.safe_load((ROOT / "config.yaml").read_text())[model_kind]
     keras_models.set_seed(settings["seed"])
-    model = keras_models.build(model_kind, settings, **options)
+    model = keras_models.build(
+        model_kind,
+        settings,
+        steps_per_execution=options["steps_per_execution"],
+        jit_compile=options["jit_compile"],
+    )
     X, y, validation, X_test = keras_models.training_arrays(model_kind, settings, X, y, X_test)
     batch_size = settings["batch_size"]
     start = time.perf_counter()
     history = keras_models.train(
-        model, X, y, epochs, batch_size, settings["seed"], validation, training_loop
+        model, X, y, epochs, batch_size, settings["seed"], validation, options["training_loop"]
     )
     total = time.perf_counter() - start
     probabilities = model.predict(X_test, batch_size=1024, verbose=0)
@@ -112,7 +116,7 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     return {
         "model": model_kind,
         "lever": lever,
-        "options": {**options, "training_loop": training_loop},
+        "options": options,
         "jit_compiled": bool(model.jit_compile),
         "backend": keras.backend.backend(),
         "train_size": len(y),
