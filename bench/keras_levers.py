@@ -190,8 +190,11 @@ def main() -> None:
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     for lever in args.levers:  # reject a misspelt lever before anything runs
-        if lever_options(lever)["training_loop"] == "scan" and backend != "jax":
+        options = lever_options(lever)
+        if options["training_loop"] == "scan" and backend != "jax":
             raise SystemExit(f"lever {lever!r} needs KERAS_BACKEND=jax")
+        if options["steps_per_execution"] > 1 and backend == "torch":
+            raise SystemExit(f"lever {lever!r}: Keras's torch trainer runs one step per call")
     summary = {
         "backend": backend,
         "device": device_name(),

@@ -303,6 +303,8 @@ def main() -> None:
     from run import matmul_rates_around
 
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in ("tensorflow", "jax"):
+        raise SystemExit(f"the parts are timed for tensorflow and jax, not {backend!r}")
     summary = {
         "backend": backend,
         "machine": f"{os.uname().machine} CPU, {len(os.sched_getaffinity(0))} cores",

@@ -54,6 +54,7 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
         (["mlp", "training_loop"], "loop", "mlp.training_loop: 'loop' is not allowed"),
         # Allowed on its own, but not with the default tensorflow backend.
         (["cnn", "training_loop"], "scan", "cnn.training_loop: 'scan' runs on the jax backend"),
+        (["keras_backend"], "pytorch", "keras_backend: 'pytorch' is not allowed"),
     ],
 )
 def test_bad_values_are_named(path, value, message):
@@ -67,6 +68,17 @@ def test_scan_loop_is_allowed_with_the_jax_backend():
     config["cnn"]["training_loop"] = "scan"
     config["keras_backend"] = "jax"
     assert config_errors(config, SCHEMA) == []
+
+
+def test_torch_backend_is_allowed_but_not_with_the_scan_loop():
+    # The default steps_per_execution (16) stays valid: build() uses 1 under torch.
+    config = with_change(["keras_backend"], "torch")
+    assert config_errors(config, SCHEMA) == []
+    config["mlp"]["training_loop"] = "scan"
+    assert config_errors(config, SCHEMA) == [
+        "config key mlp.training_loop: 'scan' runs on the jax backend only "
+        "(keras_backend is 'torch'; set keras_backend=jax or training_loop=fit)"
+    ]
 
 
 def test_check_config_raises_with_all_problems():

@@ -1,12 +1,13 @@
 """The Keras MLP and LeNet-5-like CNN, written against the Keras 3 API only.
 
 Nothing here calls a backend directly, so the same code runs with the tensorflow
-backend (the default) or jax (config key `keras_backend`), and would with torch.
+backend (the default), jax or torch (config key `keras_backend`).
 `configure_backend` must run before Keras is first imported.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def configure_backend(
@@ -29,10 +30,21 @@ def configure_backend(
     threads. JAX sizes its CPU thread pool by the `NPROC` variable, else by every
     CPU the process may run on: `--xla_cpu_multi_thread_eigen=false`, the flag
     usually given for this, left a one-thread job on both cores of a 2-core machine
-    (1.9 CPU-seconds a second); with `NPROC` it used 1.1.
+    (1.9 CPU-seconds a second); with `NPROC` it used 1.1. Torch sizes its intra-op
+    pool by `OMP_NUM_THREADS` when it is imported.
     """
     if backend not in BACKENDS:
         raise ValueError(f"keras_backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        how = (
+            "the README's setup command"
+            if backend == "tensorflow"
+            else f"uv sync --extra {backend}"
+        )
+        raise ModuleNotFoundError(
+            f"keras_backend {backend!r} needs the {backend} package, which this Python "
+            f"({sys.executable}) lacks: install it with {how} (README, 'Keras MLP and CNN')"
+        )
     keras = sys.modules.get("keras")
     if keras is not None and keras.backend.backend() != backend:
         raise RuntimeError(
@@ -151,6 +163,15 @@ def _compile(model, learning_rate: float, steps_per_execution: int, jit_compile)
     """
     import keras
 
+    if steps_per_execution > 1 and keras.backend.backend() == "torch":
+        # Keras's torch trainer refuses anything but 1. The setting changes only
+        # how many steps one call runs, never what they compute, so a config made
+        # for the other backends runs unchanged.
+        log.info(
+            "steps_per_execution %d: the torch backend runs one step per call; using 1",
+            steps_per_execution,
+        )
+        steps_per_execution = 1
     # Sparse categorical cross-entropy is categorical cross-entropy with the
     # labels given as integers rather than one-hot rows: the same loss.
     model.compile(
