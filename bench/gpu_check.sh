@@ -7,12 +7,14 @@
 # Keras, namex and optree come from the wheels in .whl/ when the machine's python3 lacks
 # Keras (fetch them as the device tool's README says, for Python 3.12). DATA_DIR defaults
 # to .devdata/, a copy of ../shared/datasets/fashion-mnist (../shared does not travel).
-# Writes gpu.txt (the card, driver, jax and keras versions) and, per model,
-# keras_levers_jax_gpu_<model>.{json,md} and levers_<model>.log under $OUT (default
-# bench/results). LEVERS and EPOCHS override the levers timed and the epochs per run.
-# Each lever runs in a fresh process, so most of the few minutes this takes is starting
-# JAX and compiling. With the device tool: carry [".whl", ".devdata"], command
-# `bash bench/gpu_check.sh`, and a timeout that leaves room for a second try.
+# Writes gpu.txt (the card, driver, jax, torch and keras versions), the JAX timings
+# keras_levers_jax_gpu.{json,md} (levers $LEVERS, default fit, spe16 and scan), the torch
+# timings keras_levers_torch_gpu.{json,md} (fit: Keras's torch trainer has no other
+# setting) and levers.log under $OUT (default bench/results). EPOCHS sets the epochs
+# per run (default 4). Each lever runs in a fresh process, so most of the few minutes
+# this takes is starting the backend and compiling. With the device tool: carry
+# [".whl", ".devdata"], command `bash bench/gpu_check.sh`, and a timeout that leaves
+# room for a second try.
 set -euo pipefail
 
 data=${1:-.devdata}
@@ -28,14 +30,18 @@ if ! python3 -c 'import keras' 2>/dev/null; then
         --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
-export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1
 {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
     python3 -c 'import jax, keras; print("jax", jax.__version__, "keras", keras.__version__, jax.devices())'
+    python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())' || true
 } | tee "$out/gpu.txt"
-for model in mlp cnn; do
+{
     # shellcheck disable=SC2086  # the levers are meant to split into words
-    python3 bench/keras_levers.py "$data" --models "$model" --levers $levers \
-        --epochs "$epochs" --out "$out/keras_levers_jax_gpu_$model" 2>&1 |
-        tee "$out/levers_$model.log"
-done
+    KERAS_BACKEND=jax python3 bench/keras_levers.py "$data" --levers $levers \
+        --epochs "$epochs" --out "$out/keras_levers_jax_gpu"
+    if python3 -c 'import torch' 2>/dev/null; then
+        KERAS_BACKEND=torch python3 bench/keras_levers.py "$data" --levers fit \
+            --epochs "$epochs" --out "$out/keras_levers_torch_gpu"
+    fi
+} 2>&1 | tee "$out/levers.log"

@@ -130,15 +130,24 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     }
 
 
+DEVICE_PROBES = {
+    "jax": "import jax; d = jax.devices()[0]; print(d.device_kind if d.platform != 'cpu' else '')",
+    "torch": "import torch; "
+    "print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')",
+    "tensorflow": "import tensorflow as tf; g = tf.config.list_physical_devices('GPU'); "
+    "print(tf.config.experimental.get_device_details(g[0]).get('device_name', 'GPU') "
+    "if g else '')",
+}
+
+
 def device_name() -> str:
+    """The accelerator the backend trains on, else '<machine> CPU'."""
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if backend == "jax":
-        # Asked in a child process: JAX in this one would hold GPU memory the runs need.
-        code = "import jax; print(jax.devices()[0].device_kind)"
-        return subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.strip()
-    return f"{os.uname().machine} CPU"
+    # Asked in a child process: the backend in this one would hold GPU memory the runs need.
+    name = subprocess.run(
+        [sys.executable, "-c", DEVICE_PROBES[backend]], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return name or f"{os.uname().machine} CPU"
 
 
 def markdown(summary: dict) -> str:
@@ -203,7 +212,7 @@ def main() -> None:
         "command": " ".join(["python", *sys.argv]),
         "runs": [],
     }
-    on_cpu = backend == "tensorflow" or "cpu" in summary["device"].lower()
+    on_cpu = summary["device"].endswith(" CPU")
     from run import matmul_rates_around
 
     out = args.out or ROOT / "bench" / "results" / (
