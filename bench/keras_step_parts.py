@@ -2,6 +2,8 @@
 
     python bench/keras_step_parts.py                      # tensorflow, 1 and 2 threads
     KERAS_BACKEND=jax python bench/keras_step_parts.py --threads 1
+    KERAS_BACKEND=jax python bench/keras_step_parts.py --threads 1 \
+        --xla-flags= --xla-flags=--xla_cpu_use_xnnpack=true   # each XLA_FLAGS in turn
 
 For each model of config.yaml (its batch size and `steps_per_execution`), each part is
 compiled by the backend and timed alone, in a fresh process per thread count:
@@ -24,7 +26,10 @@ Each part's GFLOP/s is the step's arithmetic (`mlp_flops_per_example`,
 over numpy's float32 matrix-multiply rate on as many threads (measured in its own
 process just before and just after, as in bench/keras_levers.py). Random inputs: the
 timing of dense arithmetic does not depend on the values. Writes
-bench/results/keras_step_parts_<backend>.{json,md} unless --out is given. This is
+bench/results/keras_step_parts_<backend>.{json,md} unless --out is given. With
+`--xla-flags=VALUE` (repeated), every thread count runs once under each value of
+XLA_FLAGS given (JAX only; an empty value for XLA's defaults), to try XLA's CPU options
+on the same parts. This is
 backend code on purpose (tf.function, jax.jit): the pipeline's model code stays on the
 Keras API.
 """
@@ -264,6 +269,10 @@ def markdown(summary: dict) -> str:
         "| threads | numpy GFLOP/s | model | part | ms | share of the step | efficiency |",
         "|---|---|---|---|---|---|---|",
     ]
+    flagged = any("xla_flags" in run for run in summary["runs"])
+    if flagged:
+        lines[-2] = "| XLA_FLAGS " + lines[-2]
+        lines[-1] = "|---" + lines[-1]
     # Parts that do the step's arithmetic; the others do a share of it or none.
     whole = ("step", "step_scan", "forward_backward", "matmuls")
     order = [
@@ -283,8 +292,9 @@ def markdown(summary: dict) -> str:
                 ms = model["seconds"][part] * 1e3
                 share = model["seconds"][part] / model["seconds"]["step"]
                 eff = model["step_gflop"] / (ms / 1e3) / run["matmul_gflops"]
+                flags = f"| `{run['xla_flags'] or '(defaults)'}` " if flagged else ""
                 lines.append(
-                    f"| {run['threads']} | {run['matmul_gflops']:.0f} | {kind} | {part} | "
+                    flags + f"| {run['threads']} | {run['matmul_gflops']:.0f} | {kind} | {part} | "
                     f"{ms:.2f} | {share:.0%} | {f'{eff:.2f}' if part in whole else '-'} |"
                 )
     return "\n".join(lines) + "\n"
@@ -295,6 +305,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--out", type=Path, help="output path without suffix")
+    parser.add_argument(
+        "--xla-flags",
+        action="append",
+        metavar="VALUE",
+        help="a value of XLA_FLAGS to run each thread count under (JAX; repeat for several, "
+        "in turn; --xla-flags= for XLA's defaults)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -305,6 +322,8 @@ def main() -> None:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend not in ("tensorflow", "jax"):
         raise SystemExit(f"the parts are timed for tensorflow and jax, not {backend!r}")
+    if args.xla_flags is not None and backend != "jax":
+        raise SystemExit("--xla-flags tries XLA's options under JAX: set KERAS_BACKEND=jax")
     summary = {
         "backend": backend,
         "machine": f"{os.uname().machine} CPU, {len(os.sched_getaffinity(0))} cores",
@@ -314,15 +333,20 @@ def main() -> None:
     }
     out = args.out or ROOT / "bench" / "results" / f"keras_step_parts_{backend}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    for threads in args.threads:
-        print(f"[{threads} threads] ...", flush=True)
+    settings = [(t, f) for f in (args.xla_flags or [None]) for t in args.threads]
+    for threads, flags in settings:
+        label = f"{threads} threads" + ("" if flags is None else f", XLA_FLAGS={flags!r}")
+        print(f"[{label}] ...", flush=True)
         child = [sys.executable, __file__, "--repeats", str(args.repeats), "--one", str(threads)]
-        train = partial(subprocess.run, child, capture_output=True, text=True)
+        env = os.environ if flags is None else {**os.environ, "XLA_FLAGS": flags}
+        train = partial(subprocess.run, child, capture_output=True, text=True, env=env)
         proc, rates = matmul_rates_around(threads, train)
         lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
-            raise SystemExit(f"the {threads}-thread run failed:\n{proc.stderr[-3000:]}")
+            raise SystemExit(f"the run with {label} failed:\n{proc.stderr[-3000:]}")
         run = json.loads(lines[-1].removeprefix("RESULT "))
+        if flags is not None:
+            run["xla_flags"] = flags
         run["matmul_gflops_before_after"] = rates
         run["matmul_gflops"] = float(np.mean(run["matmul_gflops_before_after"]))
         summary["runs"].append(run)
