@@ -79,6 +79,29 @@ def load_arrays(directory: Path, cache: Path) -> None:
         np.save(cache / f"{split}_y.npy", labels)
 
 
+def fit_and_score(kind, settings, arrays, epochs, training_loop, **compile_options):
+    """Seed, build, train and score one model of config section `kind`, as its rule does.
+
+    `arrays` is (X, y, X_test, y_test) as the pipeline stores them. Returns the model, its
+    per-epoch records, the training seconds, the number of training images (the CNN holds
+    out its validation share) and the test accuracy.
+    """
+    from mnist_study import keras_models
+
+    X, y, X_test, y_test = arrays
+    keras_models.set_seed(settings["seed"])
+    model = keras_models.build(kind, settings, **compile_options)
+    X, y, validation, X_test = keras_models.training_arrays(kind, settings, X, y, X_test)
+    start = time.perf_counter()
+    history = keras_models.train(
+        model, X, y, epochs, settings["batch_size"], settings["seed"], validation, training_loop
+    )
+    seconds = time.perf_counter() - start
+    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
+    return model, history, seconds, len(y), accuracy
+
+
 def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path) -> dict:
     """Train one model under one lever in this process; returns its figures."""
     from mnist_study.keras_models import configure_backend
@@ -90,28 +113,20 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     configure_backend(threads, backend, deterministic=options["jit_compile"] is not True)
     import keras
 
-    from mnist_study import keras_models
-
     X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
     X_test, y_test = np.load(cache / "test_X.npy"), np.load(cache / "test_y.npy")
     # The pipeline's model and training settings (config.yaml), but the lever's
     # compile options and training loop, and the benchmark's epochs.
     settings = yaml.safe_load((ROOT / "config.yaml").read_text())[model_kind]
-    keras_models.set_seed(settings["seed"])
-    model = keras_models.build(
+    model, history, total, train_size, accuracy = fit_and_score(
         model_kind,
         settings,
+        (X, y, X_test, y_test),
+        epochs,
+        options["training_loop"],
         steps_per_execution=options["steps_per_execution"],
         jit_compile=options["jit_compile"],
     )
-    X, y, validation, X_test = keras_models.training_arrays(model_kind, settings, X, y, X_test)
-    batch_size = settings["batch_size"]
-    start = time.perf_counter()
-    history = keras_models.train(
-        model, X, y, epochs, batch_size, settings["seed"], validation, options["training_loop"]
-    )
-    total = time.perf_counter() - start
-    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
     seconds = [record["seconds"] for record in history]
     return {
         "model": model_kind,
@@ -119,14 +134,14 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
         "options": options,
         "jit_compiled": bool(model.jit_compile),
         "backend": keras.backend.backend(),
-        "train_size": len(y),
-        "batch_size": batch_size,
+        "train_size": train_size,
+        "batch_size": settings["batch_size"],
         "epoch_seconds": seconds,
         "first_epoch_seconds": seconds[0],
         "steady_epoch_seconds": min(seconds[1:]) if len(seconds) > 1 else seconds[0],
         "fit_seconds": total,
         "final_loss": history[-1]["loss"],
-        "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == y_test)),
+        "test_accuracy": accuracy,
     }
 
 

@@ -44,8 +44,7 @@ def one_run(threads: int, seeds: list[int], cache: Path) -> dict:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     configure_backend(threads, backend)
     import keras
-
-    from mnist_study import keras_models
+    from keras_levers import fit_and_score
 
     X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
     X_test, y_test = np.load(cache / "test_X.npy"), np.load(cache / "test_y.npy")
@@ -56,23 +55,14 @@ def one_run(threads: int, seeds: list[int], cache: Path) -> dict:
         for seed in seeds:
             settings = {**config[kind], "seed": seed}
             keras.utils.clear_session()  # each model as in a fresh job
-            keras_models.set_seed(seed)
-            model = keras_models.build(kind, settings)
-            X_fit, y_fit, validation, X_score = keras_models.training_arrays(
-                kind, settings, X, y, X_test
-            )
-            keras_models.train(
-                model,
-                X_fit,
-                y_fit,
+            *_, score = fit_and_score(
+                kind,
+                settings,
+                (X, y, X_test, y_test),
                 settings["epochs"],
-                settings["batch_size"],
-                seed,
-                validation,
                 settings["training_loop"],
             )
-            probabilities = model.predict(X_score, batch_size=1024, verbose=0)
-            accuracy[kind].append(float(np.mean(probabilities.argmax(axis=1) == y_test)))
+            accuracy[kind].append(score)
             print(f"{kind} seed {seed}: {accuracy[kind][-1]:.4f}", file=sys.stderr, flush=True)
     return {"threads": threads, "backend": backend, "accuracy": accuracy}
 
