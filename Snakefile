@@ -41,6 +41,8 @@ include: "rules/results.smk"
 localrules:
     all,
     metrics_table,
+    metrics_summary,
+    model_comparison,
     study_comparison,
     stage_costs,
     collect_datasets,

@@ -36,7 +36,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
@@ -79,8 +78,8 @@ def load_arrays(directory: Path, cache: Path) -> None:
         np.save(cache / f"{split}_y.npy", labels)
 
 
-def fit_and_score(kind, settings, arrays, epochs, training_loop, **compile_options):
-    """Seed, build, train and score one model of config section `kind`, as its rule does.
+def fit_and_score(kind, settings, arrays, epochs, training_loop, seed=0, **compile_options):
+    """One run of config section `kind` through the rules' own `fit_and_predict`.
 
     `arrays` is (X, y, X_test, y_test) as the pipeline stores them. Returns the model, its
     per-epoch records, the training seconds, the number of training images (the CNN holds
@@ -89,17 +88,10 @@ def fit_and_score(kind, settings, arrays, epochs, training_loop, **compile_optio
     from mnist_study import keras_models
 
     X, y, X_test, y_test = arrays
-    keras_models.set_seed(settings["seed"])
-    model = keras_models.build(kind, settings, **compile_options)
-    X, y, validation, X_test = keras_models.training_arrays(kind, settings, X, y, X_test)
-    start = time.perf_counter()
-    history = keras_models.train(
-        model, X, y, epochs, settings["batch_size"], settings["seed"], validation, training_loop
-    )
-    seconds = time.perf_counter() - start
-    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
-    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
-    return model, history, seconds, len(y), accuracy
+    settings = {**settings, "epochs": epochs, "training_loop": training_loop}
+    run = keras_models.fit_and_predict(kind, settings, seed, X, y, X_test, **compile_options)
+    accuracy = float(np.mean(run["probabilities"].argmax(axis=1) == y_test))
+    return run["model"], run["history"], run["fit_seconds"], run["train_size"], accuracy
 
 
 def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path) -> dict:

@@ -1,11 +1,14 @@
 """The whole study as one plain Python script: the baseline the pipeline is measured against.
 
 It does the computations the pipeline does, with the same library functions and the
-settings of config.yaml, in one process, one step after another: read and convert the
-data, PCA, the SVM stages, the numpy network, the Keras MLP and CNN, the figures and the
-tables. No caching, no logs per step, no report. Used by bench/run.py.
+settings of config.yaml (and of any --configfile after it), in one process, one step
+after another: read and convert the data, PCA, the SVM stages, the numpy network, the
+Keras MLP and CNN, the figures, each stochastic model once per seed of repeats.seeds,
+and the tables over the seeds. No caching, no logs per step, no report. Used by
+bench/run.py.
 
 Usage: python bench/plain_study.py DATASET_DIR OUT_DIR [--dataset NAME] [--threads N]
+                                  [--configfile FILE ...]
 """
 
 from __future__ import annotations
@@ -21,12 +24,23 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def merge(base: dict, over: dict) -> dict:
+    """`over` merged into `base` key by key, as Snakemake merges config files."""
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--dataset", default="mnist-sample")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--configfile", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -40,10 +54,13 @@ def main() -> None:
     from mnist_study.keras_models import configure_backend
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for extra in args.configfile:
+        merge(config, yaml.safe_load(extra.read_text()))
+    seeds = config["repeats"]["seeds"]
     configure_backend(args.threads, config.get("keras_backend", "tensorflow"))
     import pandas as pd
 
-    from mnist_study import data, figures, idx, kernel_trick, metrics, pca, svm
+    from mnist_study import data, figures, idx, kernel_trick, metrics, pca, results, svm
     from mnist_study.datasets import get_spec, verify_file
     from mnist_study.nn_numpy import NeuralNetwork
     from mnist_study.runtime import limit_threads
@@ -106,22 +123,19 @@ def main() -> None:
 
     s = config["svm"]
     k = s["kernels"]
-    subset = data.stratified_subset(train.y, k["subset"], s["seed"])
-    rows = svm.compare_kernels(k["names"], k, train.X[subset], train.y[subset], test.X, test.y)
-    pd.DataFrame(rows).to_csv(out / "kernels.csv")
     b = s["boundaries"]
-    subset = data.stratified_subset(train.y, b["subset"], s["seed"])
+    subset = data.stratified_subset(train.y, b["subset"], b["seed"])
     Z, panels = svm.decision_regions(
-        k["names"], k, train.X[subset], train.y[subset], b["resolution"], s["seed"]
+        k["names"], k, train.X[subset], train.y[subset], b["resolution"], b["seed"]
     )
     figures.save(
         figures.decision_boundaries(panels, Z, train.y[subset], spec.classes, "t"),
         out / "boundaries.png",
     )
     g = s["grid"]
-    subset = data.stratified_subset(train.y, g["subset"], s["seed"])
+    subset = data.stratified_subset(train.y, g["subset"], g["seed"])
     grid, best = svm.grid_search(
-        train.X[subset], train.y[subset], g["C"], g["gamma"], g["folds"], s["seed"], args.threads
+        train.X[subset], train.y[subset], g["C"], g["gamma"], g["folds"], g["seed"], args.threads
     )
     figures.save(
         figures.grid_heatmap(
@@ -133,12 +147,6 @@ def main() -> None:
         ),
         out / "grid.png",
     )
-    f = s["final"]
-    subset = data.stratified_subset(train.y, f["subset"], s["seed"])
-    final = svm.fit_and_score(
-        svm.final_model(best["C"], best["gamma"]), train.X[subset], train.y[subset], test.X, test.y
-    )
-    figures.save(figures.confusion(final["confusion"], spec.classes, "t"), out / "final.png")
     t = s["kernel_trick"]
     trick_rng = np.random.default_rng(t["seed"])
     fig, (left, right) = figures.plt.subplots(1, 2)
@@ -156,40 +164,99 @@ def main() -> None:
     )
     lap("svm")
 
-    n = config["nn_numpy"]
-    nn_rng = np.random.default_rng(n["seed"])
-    net = NeuralNetwork(784, n["hidden"], 10, n["init_scale"], nn_rng)
-    net.fit(train.X, train.y, n["batch_size"], n["epochs"], n["learning_rate"], nn_rng)
-    probabilities = net.predict_proba(test.X)
-    curves = metrics.roc_curves(test.y, probabilities)
-    auc, per_class = metrics.macro_auc(test.y, probabilities)
-    aucs = {**dict(enumerate(per_class)), "micro": auc, "macro": auc}
-    figures.save(figures.roc_figure(curves, aucs, spec.classes, "t"), out / "roc.png")
-    lap("nn_numpy")
+    import keras
 
     from mnist_study import keras_models
 
-    results = {}
-    for kind in ("mlp", "cnn"):
-        c = config[kind]
-        keras_models.set_seed(c["seed"])
-        model = keras_models.build(kind, c)
-        X, y, validation, X_test = keras_models.training_arrays(kind, c, train.X, train.y, test.X)
-        history = keras_models.train(
-            model, X, y, c["epochs"], c["batch_size"], c["seed"], validation
+    correct: dict[str, dict[int, np.ndarray]] = {}
+    rows = []
+
+    def record(model: str, seed: int, predicted, **values) -> None:
+        correct.setdefault(model, {})[seed] = np.asarray(predicted) == test.y
+        rows.append(metrics.metric_row(model, model, {}, seed=seed, **values))
+
+    f = s["final"]
+    n = config["nn_numpy"]
+    for seed in seeds:
+        subset = data.stratified_subset(train.y, k["subset"], seed)
+        for r in svm.compare_kernels(
+            k["names"], k, train.X[subset], train.y[subset], test.X, test.y
+        ):
+            record(
+                f"svm_{r['kernel']}",
+                seed,
+                r["scores"].argmax(axis=1),
+                accuracy=r["accuracy"],
+                test_size=len(test),
+            )
+        subset = data.stratified_subset(train.y, f["subset"], seed)
+        final = svm.fit_and_score(
+            svm.final_model(best["C"], best["gamma"]),
+            train.X[subset],
+            train.y[subset],
+            test.X,
+            test.y,
         )
-        probabilities = model.predict(X_test, batch_size=1024, verbose=0)
-        results[kind] = float(np.mean(np.argmax(probabilities, axis=1) == test.y))
-        model.save(out / f"{kind}.keras")
-        figures.save(figures.training_history(pd.DataFrame(history), "t"), out / f"{kind}.png")
-        lap(kind)
-    maps = keras_models.feature_maps(model, train.X[config["cnn"]["feature_map_image"]])
-    figures.save(figures.feature_maps(train.X[2], maps, "t"), out / "maps.png")
-    lap("feature_maps")
+        record("svm_final", seed, final["scores"].argmax(axis=1), accuracy=final["accuracy"],
+               test_size=len(test))  # fmt: skip
+        figures.save(
+            figures.confusion(final["confusion"], spec.classes, "t"), out / f"final_{seed}.png"
+        )
+        lap(f"svm seed {seed}")
+
+        nn_rng = np.random.default_rng(seed)
+        net = NeuralNetwork(784, n["hidden"], 10, n["init_scale"], nn_rng)
+        net.fit(train.X, train.y, n["batch_size"], n["epochs"], n["learning_rate"], nn_rng)
+        probabilities = net.predict_proba(test.X)
+        curves = metrics.roc_curves(test.y, probabilities)
+        auc, per_class = metrics.macro_auc(test.y, probabilities)
+        aucs = {**dict(enumerate(per_class)), "micro": auc, "macro": auc}
+        figures.save(figures.roc_figure(curves, aucs, spec.classes, "t"), out / f"roc_{seed}.png")
+        record("nn_numpy", seed, probabilities.argmax(axis=1),
+               accuracy=float(np.mean(probabilities.argmax(axis=1) == test.y)),
+               test_size=len(test))  # fmt: skip
+        lap(f"nn_numpy seed {seed}")
+
+        for kind in ("mlp", "cnn"):
+            c = config[kind]
+            keras.utils.clear_session()  # as a fresh process would start
+            run = keras_models.fit_and_predict(kind, c, seed, train.X, train.y, test.X)
+            predicted = run["probabilities"].argmax(axis=1)
+            record(kind, seed, predicted, accuracy=float(np.mean(predicted == test.y)),
+                   test_size=len(test))  # fmt: skip
+            run["model"].save(out / f"{kind}_{seed}.keras")
+            figures.save(
+                figures.training_history(pd.DataFrame(run["history"]), "t"),
+                out / f"{kind}_{seed}.png",
+            )
+            figures.save(
+                figures.confusion(
+                    metrics.classification_scores(test.y, predicted, run["probabilities"])[
+                        "confusion"
+                    ],
+                    spec.classes,
+                    "t",
+                ),
+                out / f"{kind}_confusion_{seed}.png",
+            )
+            lap(f"{kind} seed {seed}")
+        image = config["cnn"]["feature_map_image"]
+        maps = keras_models.feature_maps(run["model"], train.X[image])
+        figures.save(figures.feature_maps(train.X[image], maps, "t"), out / f"maps_{seed}.png")
+        lap(f"feature_maps seed {seed}")
+
+    table = results.metrics_table(rows, args.dataset)
+    summary = results.metrics_summary(table)
+    summary.to_csv(out / "summary.csv", index=False)
+    comparison, _ = results.model_comparison(correct, args.dataset)
+    comparison.to_csv(out / "comparison.csv", index=False)
+    lap("tables")
+    accuracy = summary[summary["metric"] == "accuracy"]
+    results_by_model = dict(zip(accuracy["model"], accuracy["mean"], strict=True))
 
     timings["total"] = sum(timings.values())
     (out / "timings.json").write_text(
-        json.dumps({"seconds": timings, "accuracy": results}, indent=2)
+        json.dumps({"seconds": timings, "accuracy": results_by_model, "seeds": seeds}, indent=2)
     )
     print(json.dumps(timings))
 

@@ -121,14 +121,37 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
     result["ratio_pipeline_to_plain"] = (
         result["pipeline_cold_seconds"] + result["report_seconds"]
     ) / result["plain_script_seconds"]
-    costs = workdir / f"results/{name}/tables/stage_costs.csv"
-    result["stage_costs"] = [
-        dict(zip(["job", "wall_seconds", "cpu_seconds", "max_rss_mb"], row[1:], strict=True))
-        for row in (line.split(",") for line in costs.read_text().splitlines()[1:])
-    ]
+    import pandas as pd
+
+    costs = pd.read_csv(workdir / f"results/{name}/tables/stage_costs.csv")
+    result["stage_costs"] = json.loads(
+        costs.drop(columns="dataset").to_json(orient="records", double_precision=4)
+    )
+    tables = workdir / f"results/{name}/tables"
+    summary = pd.read_csv(tables / "metrics_summary.csv")
+    accuracy = summary[summary["metric"].isin(["accuracy", "macro_auc"])]
+    result["summary_over_seeds"] = json.loads(
+        accuracy.drop(columns=["dataset", "stage"]).to_json(orient="records", double_precision=4)
+    )
+    result["verdicts"] = pd.read_csv(tables / "model_comparison.csv")["verdict"].tolist()
+    # What the separate jobs cost beyond their own work: each Keras job's wall time less
+    # its training and prediction (Python start, imports, reading data, saving, figures).
+    runs = pd.read_parquet(tables / "metrics.parquet").set_index(["model", "seed"])
+    overhead = {}
+    for job, model in (("train_mlp", "mlp"), ("train_cnn", "cnn"), ("cnn_feature_maps", None)):
+        rows = costs[costs["job"] == job]
+        work = [
+            runs.loc[(model, int(seed)), ["fit_seconds", "predict_seconds"]].sum() if model else 0.0
+            for seed in rows["seed"]
+        ]
+        overhead[job] = float((rows["wall_seconds"].to_numpy() - work).sum())
+    result["keras_job_overhead_seconds"] = overhead
+    result["seeds"] = int(runs.index.get_level_values("seed").nunique())
+    # The first seed's training logs (every seed trains the same way).
     logs = workdir / f"results/{name}/logs"
-    result["mlp_epoch_seconds"] = epoch_seconds(logs / "train_mlp.log")
-    result["cnn_epoch_seconds"] = epoch_seconds(logs / "train_cnn.log")
+    first = sorted(p.name for p in (logs / "train_mlp" / "base").glob("seed-*.log"))[0]
+    result["mlp_epoch_seconds"] = epoch_seconds(logs / "train_mlp" / "base" / first)
+    result["cnn_epoch_seconds"] = epoch_seconds(logs / "train_cnn" / "base" / first)
     return result
 
 
@@ -179,13 +202,30 @@ def markdown(summary: dict) -> str:
     for r in summary["datasets"]:
         lines += [
             "",
-            f"## Stage costs, {r['dataset']}",
+            f"## Results over {r['seeds']} seeds, {r['dataset']}",
             "",
-            "| job | wall (s) | CPU (s) | peak memory (MB) |",
-            "|---|---|---|---|",
+            "| model | metric | seeds | mean | std | min | max | 95% interval |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {c['job']} | {c['wall_seconds']} | {c['cpu_seconds']} | {c['max_rss_mb']} |"
+            f"| {m['model']} | {m['metric']} | {m['seeds']} | {m['mean']:.4f} | {m['std']:.4f} "
+            f"| {m['min']:.4f} | {m['max']:.4f} | {m['ci_low']:.4f}-{m['ci_high']:.4f} |"
+            for m in r["summary_over_seeds"]
+        ]
+        lines += ["", "Keras jobs' time beyond training and prediction (all seeds, s): "]
+        lines[-1] += ", ".join(f"{k} {v:.1f}" for k, v in r["keras_job_overhead_seconds"].items())
+        lines += ["", "Paired comparisons:", ""] + [f"- {v}" for v in r["verdicts"]]
+    for r in summary["datasets"]:
+        lines += [
+            "",
+            f"## Stage costs, {r['dataset']}",
+            "",
+            "| job | seed | wall (s) | CPU (s) | peak memory (MB) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['job']} | {'' if c.get('seed') is None else c['seed']} | "
+            f"{c['wall_seconds']} | {c['cpu_seconds']} | {c['max_rss_mb']} |"
             for c in r["stage_costs"]
         ]
         if "efficiency" in r:

@@ -53,7 +53,7 @@ def one_run(threads: int, seeds: list[int], cache: Path) -> dict:
     for kind in GOALS:
         accuracy[kind] = []
         for seed in seeds:
-            settings = {**config[kind], "seed": seed}
+            settings = config[kind]
             keras.utils.clear_session()  # each model as in a fresh job
             *_, score = fit_and_score(
                 kind,
@@ -61,6 +61,7 @@ def one_run(threads: int, seeds: list[int], cache: Path) -> dict:
                 (X, y, X_test, y_test),
                 settings["epochs"],
                 settings["training_loop"],
+                seed,
             )
             accuracy[kind].append(score)
             print(f"{kind} seed {seed}: {accuracy[kind][-1]:.4f}", file=sys.stderr, flush=True)

@@ -19,6 +19,18 @@ except ConfigError as err:
 validate(config, schema="schemas/config.schema.yaml", set_default=True)
 
 DATASET = config["dataset"]
+SEEDS = config["repeats"]["seeds"]
+# A run is (dataset, model, point, seed): `base` is the model's own config section.
+POINTS = ["base"]
+# The stochastic models, each trained once per seed, and the models each one's
+# metrics and predictions hold (the kernels job scores every kernel it fits).
+RUN_MODELS = {
+    "svm_kernels": [f"svm_{kernel}" for kernel in config["svm"]["kernels"]["names"]],
+    "svm_final": ["svm_final"],
+    "nn_numpy": ["nn_numpy"],
+    "mlp": ["mlp"],
+    "cnn": ["cnn"],
+}
 # Most threads a rule asks for (grid search, numpy network, Keras); on a cluster,
 # set-threads in the profile sets them.
 MAX_THREADS = 8
@@ -38,6 +50,8 @@ DATASETS = list(DATASET_SPECS)
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    point="|".join(POINTS),
+    seed=r"\d+",
     file="|".join(f.replace(".", r"\.") for f in DATASET_FILES),
     components="2|3",
 
@@ -67,6 +81,67 @@ def bench_path(rule_name):
     return f"results/{{dataset}}/benchmarks/{rule_name}.tsv"
 
 
+def run_dir(model):
+    """The folder of one run: results/<dataset>/<model>/<point>/seed-<n>/."""
+    return f"results/{{dataset}}/{model}/{{point}}/seed-{{seed}}"
+
+
+def run_log(rule_name):
+    return f"results/{{dataset}}/logs/{rule_name}/{{point}}/seed-{{seed}}.log"
+
+
+def run_bench(rule_name):
+    return f"results/{{dataset}}/benchmarks/{rule_name}/{{point}}/seed-{{seed}}.tsv"
+
+
+def canonical(value):
+    """`value` with dict keys sorted at every level: equal settings, equal params.
+
+    Snakemake compares a rule's params as written, so the same settings in another
+    key order (a config written by yaml.safe_dump, say) would otherwise rerun it.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+def model_section(model):
+    """The config section that holds a stochastic model's settings."""
+    if model == "svm_kernels":
+        return config["svm"]["kernels"]
+    if model == "svm_final":
+        return config["svm"]["final"]
+    if model == "cnn":
+        # the feature-map image only changes the drawing, not the training
+        return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}
+    return config[model]
+
+
+def settings_for(model):
+    """params: the settings of `model` at the job's point, canonical."""
+
+    def settings(wildcards):
+        return canonical(model_section(model))
+
+    return settings
+
+
+def seed_of(wildcards):
+    return int(wildcards.seed)
+
+
+def run_files(model, name, dataset=None, seeds=None):
+    """`name` in the folder of every run of `model`: one per point and seed."""
+    dataset = dataset or "{dataset}"
+    return [
+        f"results/{dataset}/{model}/{point}/seed-{seed}/{name}"
+        for point in POINTS
+        for seed in seeds or SEEDS
+    ]
+
+
 def raw_files(wildcards):
     """Where the four IDX files of a dataset come from."""
     if config["dataset_dir"] and wildcards.dataset == DATASET:
@@ -81,59 +156,63 @@ def all_targets(dataset):
     data = f"results/{dataset}/data"
     pca = f"results/{dataset}/pca"
     svm = f"results/{dataset}/svm"
+    tables = f"results/{dataset}/tables"
     return [
         f"{data}/train.parquet",
         f"{data}/test.parquet",
         f"{data}/sample_digits.png",
         *(f"{pca}/pca{k}_scatter.png" for k in (2, 3)),
         f"{pca}/cumulative_variance.png",
-        f"{svm}/kernels.csv",
         f"{svm}/decision_boundaries.png",
         f"{svm}/grid_heatmap.png",
-        f"{svm}/final_metrics.json",
         "results/kernel_trick/lift.png",
-        f"results/{dataset}/nn_numpy/roc_curves.png",
-        f"results/{dataset}/mlp/metrics.json",
-        f"results/{dataset}/cnn/metrics.json",
-        f"results/{dataset}/cnn/feature_maps.png",
-        f"results/{dataset}/tables/study_comparison.csv",
-        f"results/{dataset}/tables/stage_costs.csv",
+        *run_files("svm_final", "confusion.png", dataset),
+        *run_files("nn_numpy", "roc_curves.png", dataset),
+        *run_files("mlp", "confusion.png", dataset),
+        *run_files("cnn", "confusion.png", dataset),
+        *run_files("cnn", "feature_maps.png", dataset),
+        f"{tables}/metrics_summary.csv",
+        f"{tables}/model_comparison.csv",
+        f"{tables}/study_comparison.csv",
+        f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",
     ]
 
 
-# Jobs whose benchmark files feed the stage-costs table.
+# Rules whose benchmark files feed the stage-costs table: run once per dataset, or
+# once per point and seed.
 BENCHMARKED = [
     "prepare_data",
     "pca_projection_2",
     "pca_projection_3",
     "pca_variance",
-    "compare_svm_kernels",
     "plot_svm_boundaries",
     "svm_grid_search",
+]
+BENCHMARKED_PER_RUN = [
+    "compare_svm_kernels",
     "train_final_svm",
     "score_final_svm",
     "train_nn_numpy",
     "train_mlp",
     "train_cnn",
+    "cnn_feature_maps",
 ]
 
 
 def model_metric_files(wildcards):
-    d = f"results/{wildcards.dataset}"
-    return [
-        f"{d}/svm/kernels_metrics.json",
-        f"{d}/svm/final_metrics.json",
-        f"{d}/nn_numpy/metrics.json",
-        f"{d}/mlp/metrics.json",
-        f"{d}/cnn/metrics.json",
-    ]
+    return [f for m in RUN_MODELS for f in run_files(m, "metrics.json", wildcards.dataset)]
+
+
+def model_prediction_files(wildcards):
+    return [f for m in RUN_MODELS for f in run_files(m, "predictions.parquet", wildcards.dataset)]
 
 
 def benchmark_files(wildcards):
-    return [f"results/{wildcards.dataset}/benchmarks/{job}.tsv" for job in BENCHMARKED]
-
-
-def cnn_training_settings():
-    """The CNN's settings minus the feature-map image, which only the drawing uses."""
-    return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}
+    d = f"results/{wildcards.dataset}/benchmarks"
+    return [f"{d}/{job}.tsv" for job in BENCHMARKED] + [
+        f"{d}/{job}/{point}/seed-{seed}.tsv"
+        for job in BENCHMARKED_PER_RUN
+        for point in POINTS
+        for seed in SEEDS
+    ]

@@ -13,26 +13,29 @@ rule train_mlp:
             "runtime",
         ),
     output:
-        model="results/{dataset}/mlp/model.keras",
-        checksum="results/{dataset}/mlp/model.keras.sha256",
-        history="results/{dataset}/mlp/history.csv",
+        model=f"{run_dir('mlp')}/model.keras",
+        checksum=f"{run_dir('mlp')}/model.keras.sha256",
+        history=f"{run_dir('mlp')}/history.csv",
         history_figure=report(
-            "results/{dataset}/mlp/history.png",
+            f"{run_dir('mlp')}/history.png",
             caption="../report/mlp_history.rst",
             category="5. Keras MLP",
-            labels={"result": "training history", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "training history", "seed": "{seed}"},
         ),
         confusion=report(
-            "results/{dataset}/mlp/confusion.png",
+            f"{run_dir('mlp')}/confusion.png",
             caption="../report/mlp_confusion.rst",
             category="5. Keras MLP",
-            labels={"result": "confusion matrix", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
-        metrics="results/{dataset}/mlp/metrics.json",
+        metrics=f"{run_dir('mlp')}/metrics.json",
+        predictions=f"{run_dir('mlp')}/predictions.parquet",
     log:
-        log_path("train_mlp"),
+        run_log("train_mlp"),
     benchmark:
-        bench_path("train_mlp")
+        run_bench("train_mlp")
     # Longest jobs first (MLP, CNN, then the grid search that the final SVM waits
     # for): the shorter jobs then fill the other cores while they run, instead of
     # leaving one of them to run alone at the end.
@@ -46,7 +49,8 @@ rule train_mlp:
         gpu=1,
     params:
         kind="mlp",
-        settings=config["mlp"],
+        settings=settings_for("mlp"),
+        seed=seed_of,
         backend=config["keras_backend"],
     script:
         "../scripts/keras_train.py"
@@ -67,26 +71,29 @@ rule train_cnn:
             "runtime",
         ),
     output:
-        model="results/{dataset}/cnn/model.keras",
-        checksum="results/{dataset}/cnn/model.keras.sha256",
-        history="results/{dataset}/cnn/history.csv",
+        model=f"{run_dir('cnn')}/model.keras",
+        checksum=f"{run_dir('cnn')}/model.keras.sha256",
+        history=f"{run_dir('cnn')}/history.csv",
         history_figure=report(
-            "results/{dataset}/cnn/history.png",
+            f"{run_dir('cnn')}/history.png",
             caption="../report/cnn_history.rst",
             category="6. Keras CNN",
-            labels={"result": "training history", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "training history", "seed": "{seed}"},
         ),
         confusion=report(
-            "results/{dataset}/cnn/confusion.png",
+            f"{run_dir('cnn')}/confusion.png",
             caption="../report/cnn_confusion.rst",
             category="6. Keras CNN",
-            labels={"result": "confusion matrix", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
-        metrics="results/{dataset}/cnn/metrics.json",
+        metrics=f"{run_dir('cnn')}/metrics.json",
+        predictions=f"{run_dir('cnn')}/predictions.parquet",
     log:
-        log_path("train_cnn"),
+        run_log("train_cnn"),
     benchmark:
-        bench_path("train_cnn")
+        run_bench("train_cnn")
     priority: 2  # as train_mlp
     conda:
         "../envs/keras.yaml"
@@ -97,7 +104,8 @@ rule train_cnn:
         gpu=1,
     params:
         kind="cnn",
-        settings=cnn_training_settings(),
+        settings=settings_for("cnn"),
+        seed=seed_of,
         backend=config["keras_backend"],
     script:
         "../scripts/keras_train.py"
@@ -106,21 +114,22 @@ rule train_cnn:
 rule cnn_feature_maps:
     input:
         train="results/{dataset}/data/train.parquet",
-        model="results/{dataset}/cnn/model.keras",
-        checksum="results/{dataset}/cnn/model.keras.sha256",
+        model=f"{run_dir('cnn')}/model.keras",
+        checksum=f"{run_dir('cnn')}/model.keras.sha256",
         code=code("data", "keras_models", "figures", "datasets", "storage", "runtime"),
     output:
         figure=report(
-            "results/{dataset}/cnn/feature_maps.png",
+            f"{run_dir('cnn')}/feature_maps.png",
             caption="../report/feature_maps.rst",
             category="6. Keras CNN",
-            labels={"result": "feature maps", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "feature maps", "seed": "{seed}"},
         ),
-        arrays="results/{dataset}/cnn/feature_maps.npz",
+        arrays=f"{run_dir('cnn')}/feature_maps.npz",
     log:
-        log_path("cnn_feature_maps"),
+        run_log("cnn_feature_maps"),
     benchmark:
-        bench_path("cnn_feature_maps")
+        run_bench("cnn_feature_maps")
     conda:
         "../envs/keras.yaml"
     threads: 1
@@ -129,6 +138,7 @@ rule cnn_feature_maps:
         runtime=10,
     params:
         image=config["cnn"]["feature_map_image"],
+        seed=seed_of,
         backend=config["keras_backend"],
     script:
         "../scripts/cnn_feature_maps.py"

@@ -4,21 +4,23 @@ rule train_nn_numpy:
         test="results/{dataset}/data/test.parquet",
         code=code("data", "nn_numpy", "metrics", "figures", "datasets", "storage", "runtime"),
     output:
-        weights="results/{dataset}/nn_numpy/weights.npz",
-        checksum="results/{dataset}/nn_numpy/weights.npz.sha256",
-        history="results/{dataset}/nn_numpy/history.csv",
-        auc="results/{dataset}/nn_numpy/auc.csv",
-        metrics="results/{dataset}/nn_numpy/metrics.json",
+        weights=f"{run_dir('nn_numpy')}/weights.npz",
+        checksum=f"{run_dir('nn_numpy')}/weights.npz.sha256",
+        history=f"{run_dir('nn_numpy')}/history.csv",
+        auc=f"{run_dir('nn_numpy')}/auc.csv",
+        metrics=f"{run_dir('nn_numpy')}/metrics.json",
+        predictions=f"{run_dir('nn_numpy')}/predictions.parquet",
         roc=report(
-            "results/{dataset}/nn_numpy/roc_curves.png",
+            f"{run_dir('nn_numpy')}/roc_curves.png",
             caption="../report/nn_roc.rst",
             category="4. Numpy network",
-            labels={"result": "ROC curves", "type": "figure"},
+            subcategory="runs",
+            labels={"figure": "ROC curves", "seed": "{seed}"},
         ),
     log:
-        log_path("train_nn_numpy"),
+        run_log("train_nn_numpy"),
     benchmark:
-        bench_path("train_nn_numpy")
+        run_bench("train_nn_numpy")
     conda:
         "../envs/sklearn.yaml"
     threads: half_the_cores
@@ -26,6 +28,7 @@ rule train_nn_numpy:
         mem_mb=3000,
         runtime=20,
     params:
-        settings=config["nn_numpy"],
+        settings=settings_for("nn_numpy"),
+        seed=seed_of,
     script:
         "../scripts/nn_numpy_train.py"

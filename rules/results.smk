@@ -1,13 +1,13 @@
 rule metrics_table:
     input:
         metrics=model_metric_files,
-        code=code("results", "metrics", "storage", "runtime"),
+        code=code("results", "stats", "metrics", "storage", "runtime"),
     output:
         report(
             "results/{dataset}/tables/metrics.csv",
             caption="../report/metrics.rst",
             category="7. Results",
-            labels={"result": "metrics of every model", "type": "table"},
+            labels={"table": "metrics of every run"},
         ),
         "results/{dataset}/tables/metrics.parquet",
         "results/{dataset}/tables/metrics.md",
@@ -25,19 +25,73 @@ rule metrics_table:
         "../scripts/results_tables.py"
 
 
+rule metrics_summary:
+    input:
+        metrics="results/{dataset}/tables/metrics.parquet",
+        code=code("results", "stats", "metrics", "figures", "storage", "runtime"),
+    output:
+        tables=multiext("results/{dataset}/tables/metrics_summary", ".csv", ".parquet", ".md"),
+        headline="results/{dataset}/tables/headline.csv",
+        figure=report(
+            "results/{dataset}/tables/accuracy_over_seeds.png",
+            caption="../report/accuracy_over_seeds.rst",
+            category="7. Results",
+            labels={"table": "accuracy over seeds (figure)"},
+        ),
+    log:
+        log_path("metrics_summary"),
+    conda:
+        "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        table="summary",
+    script:
+        "../scripts/results_tables.py"
+
+
+rule model_comparison:
+    input:
+        predictions=model_prediction_files,
+        code=code("results", "stats", "data", "metrics", "figures", "storage", "runtime"),
+    output:
+        tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),
+        by_seed="results/{dataset}/tables/model_comparison_by_seed.csv",
+        figure=report(
+            "results/{dataset}/tables/paired_differences.png",
+            caption="../report/paired_differences.rst",
+            category="7. Results",
+            labels={"table": "paired differences (figure)"},
+        ),
+    log:
+        log_path("model_comparison"),
+    conda:
+        "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        table="comparison",
+    script:
+        "../scripts/results_tables.py"
+
+
 rule study_comparison:
     input:
         pca_variance="results/{dataset}/pca/explained_variance.parquet",
         levels="results/{dataset}/pca/components_for_variance.csv",
         grid_best="results/{dataset}/svm/grid_best.json",
-        metrics="results/{dataset}/tables/metrics.parquet",
-        code=code("results", "metrics", "storage", "runtime"),
+        summary="results/{dataset}/tables/metrics_summary.parquet",
+        code=code("results", "stats", "metrics", "storage", "runtime"),
     output:
         report(
             "results/{dataset}/tables/study_comparison.csv",
             caption="../report/study_comparison.rst",
             category="7. Results",
-            labels={"result": "comparison with the study", "type": "table"},
+            labels={"table": "comparison with the study"},
         ),
         "results/{dataset}/tables/study_comparison.md",
     log:
@@ -57,13 +111,13 @@ rule study_comparison:
 rule stage_costs:
     input:
         benchmarks=benchmark_files,
-        code=code("results", "metrics", "storage", "runtime"),
+        code=code("results", "stats", "metrics", "storage", "runtime"),
     output:
         report(
             "results/{dataset}/tables/stage_costs.csv",
             caption="../report/stage_costs.rst",
             category="7. Results",
-            labels={"result": "cost of every stage", "type": "table"},
+            labels={"table": "cost of every stage"},
         ),
         "results/{dataset}/tables/stage_costs.md",
     log:
@@ -84,8 +138,8 @@ rule collect_datasets:
     input:
         # Only this run's dataset: the script reads the tables of the other datasets
         # as they are, so running one dataset never reruns another.
-        table=f"results/{DATASET}/tables/metrics.parquet",
-        code=code("results", "metrics", "storage", "runtime"),
+        table=f"results/{DATASET}/tables/metrics_summary.parquet",
+        code=code("results", "stats", "metrics", "storage", "runtime"),
     output:
         "results/tables/metrics_by_dataset.csv",
         "results/tables/metrics_by_dataset.md",
@@ -99,6 +153,6 @@ rule collect_datasets:
         runtime=5,
     params:
         run_log="results/tables/run_log.csv",
-        tables="results/*/tables/metrics.parquet",
+        tables="results/*/tables/metrics_summary.parquet",
     script:
         "../scripts/collect_runs.py"

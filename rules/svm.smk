@@ -5,17 +5,19 @@ rule compare_svm_kernels:
         code=code("data", "svm", "metrics", "storage", "runtime"),
     output:
         table=report(
-            "results/{dataset}/svm/kernels.csv",
+            f"{run_dir('svm_kernels')}/kernels.csv",
             caption="../report/svm_kernels.rst",
             category="3. SVM",
-            labels={"result": "four kernels on the test set", "type": "table"},
+            subcategory="kernels on the test set",
+            labels={"table": "accuracy and AUC per kernel", "seed": "{seed}"},
         ),
-        confusion="results/{dataset}/svm/kernels_confusion.csv",
-        metrics="results/{dataset}/svm/kernels_metrics.json",
+        confusion=f"{run_dir('svm_kernels')}/confusion.csv",
+        metrics=f"{run_dir('svm_kernels')}/metrics.json",
+        predictions=f"{run_dir('svm_kernels')}/predictions.parquet",
     log:
-        log_path("compare_svm_kernels"),
+        run_log("compare_svm_kernels"),
     benchmark:
-        bench_path("compare_svm_kernels")
+        run_bench("compare_svm_kernels")
     conda:
         "../envs/sklearn.yaml"
     threads: 1
@@ -23,8 +25,8 @@ rule compare_svm_kernels:
         mem_mb=3000,
         runtime=30,
     params:
-        settings=config["svm"]["kernels"],
-        seed=config["svm"]["seed"],
+        settings=settings_for("svm_kernels"),
+        seed=seed_of,
     script:
         "../scripts/svm_kernels.py"
 
@@ -38,6 +40,7 @@ rule plot_svm_boundaries:
             "results/{dataset}/svm/decision_boundaries.png",
             caption="../report/svm_boundaries.rst",
             category="3. SVM",
+            subcategory="grid search and figures",
             labels={"result": "decision regions on 2 components", "type": "figure"},
         ),
     log:
@@ -51,9 +54,9 @@ rule plot_svm_boundaries:
         mem_mb=2000,
         runtime=15,
     params:
-        kernels=config["svm"]["kernels"],
-        settings=config["svm"]["boundaries"],
-        seed=config["svm"]["seed"],
+        kernels=canonical(config["svm"]["kernels"]),
+        settings=canonical(config["svm"]["boundaries"]),
+        seed=config["svm"]["boundaries"]["seed"],
     script:
         "../scripts/svm_boundaries.py"
 
@@ -69,6 +72,7 @@ rule svm_grid_search:
             "results/{dataset}/svm/grid_heatmap.png",
             caption="../report/svm_grid.rst",
             category="3. SVM",
+            subcategory="grid search and figures",
             labels={"result": "grid search heatmap", "type": "figure"},
         ),
     log:
@@ -83,8 +87,8 @@ rule svm_grid_search:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=config["svm"]["grid"],
-        seed=config["svm"]["seed"],
+        settings=canonical(config["svm"]["grid"]),
+        seed=config["svm"]["grid"]["seed"],
     script:
         "../scripts/svm_grid_search.py"
 
@@ -95,13 +99,13 @@ rule train_final_svm:
         best="results/{dataset}/svm/grid_best.json",
         code=code("data", "svm", "metrics", "storage", "runtime"),
     output:
-        model="results/{dataset}/svm/final_model.joblib",
-        checksum="results/{dataset}/svm/final_model.joblib.sha256",
-        info="results/{dataset}/svm/final_model.json",
+        model=f"{run_dir('svm_final')}/model.joblib",
+        checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
+        info=f"{run_dir('svm_final')}/model.json",
     log:
-        log_path("train_final_svm"),
+        run_log("train_final_svm"),
     benchmark:
-        bench_path("train_final_svm")
+        run_bench("train_final_svm")
     conda:
         "../envs/sklearn.yaml"
     threads: 1
@@ -109,8 +113,8 @@ rule train_final_svm:
         mem_mb=6000,
         runtime=60,
     params:
-        settings=config["svm"]["final"],
-        seed=config["svm"]["seed"],
+        settings=settings_for("svm_final"),
+        seed=seed_of,
     script:
         "../scripts/svm_train_final.py"
 
@@ -118,23 +122,25 @@ rule train_final_svm:
 rule score_final_svm:
     input:
         test="results/{dataset}/data/test.parquet",
-        model="results/{dataset}/svm/final_model.joblib",
-        checksum="results/{dataset}/svm/final_model.joblib.sha256",
-        info="results/{dataset}/svm/final_model.json",
+        model=f"{run_dir('svm_final')}/model.joblib",
+        checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
+        info=f"{run_dir('svm_final')}/model.json",
         code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
     output:
-        metrics="results/{dataset}/svm/final_metrics.json",
-        scores="results/{dataset}/svm/final_scores.json",
+        metrics=f"{run_dir('svm_final')}/metrics.json",
+        scores=f"{run_dir('svm_final')}/scores.json",
+        predictions=f"{run_dir('svm_final')}/predictions.parquet",
         figure=report(
-            "results/{dataset}/svm/final_confusion.png",
+            f"{run_dir('svm_final')}/confusion.png",
             caption="../report/svm_final.rst",
             category="3. SVM",
-            labels={"result": "final model confusion matrix", "type": "figure"},
+            subcategory="final model",
+            labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
     log:
-        log_path("score_final_svm"),
+        run_log("score_final_svm"),
     benchmark:
-        bench_path("score_final_svm")
+        run_bench("score_final_svm")
     conda:
         "../envs/sklearn.yaml"
     threads: 1
@@ -153,12 +159,14 @@ rule svm_kernel_trick:
             "results/kernel_trick/margins.png",
             caption="../report/kernel_margins.rst",
             category="3. SVM",
+            subcategory="grid search and figures",
             labels={"result": "kernel trick: margins", "type": "figure"},
         ),
         lift=report(
             "results/kernel_trick/lift.png",
             caption="../report/kernel_lift.rst",
             category="3. SVM",
+            subcategory="grid search and figures",
             labels={"result": "kernel trick: lift into 3-D", "type": "figure"},
         ),
         summary="results/kernel_trick/summary.json",
@@ -171,6 +179,6 @@ rule svm_kernel_trick:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=config["svm"]["kernel_trick"],
+        settings=canonical(config["svm"]["kernel_trick"]),
     script:
         "../scripts/svm_kernel_trick.py"

@@ -31,7 +31,8 @@ def main(snakemake):
     fig = figures.feature_maps(
         train.X[index],
         maps,
-        f"CNN feature maps of training image {index} ({spec.classes[int(train.y[index])]})",
+        f"CNN (seed {snakemake.params.seed}) feature maps of training image {index} "
+        f"({spec.classes[int(train.y[index])]})",
     )
     figures.save(fig, snakemake.output.figure)
 

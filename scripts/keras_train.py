@@ -1,6 +1,4 @@
-"""Rules train_mlp and train_cnn: fit a Keras model, save it, score it on the test set."""
-
-import time
+"""Rules train_mlp and train_cnn: one seed's run of a Keras model, saved and scored."""
 
 import pandas as pd
 
@@ -19,49 +17,26 @@ def main(snakemake):
 
     kind = snakemake.params.kind
     settings = snakemake.params.settings
-    keras_models.set_seed(settings["seed"])  # before building: seeds the initial weights
+    seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
-    model = keras_models.build(kind, settings)
-    X_fit, y_fit, validation, X_test = keras_models.training_arrays(
-        kind, settings, train.X, train.y, test.X
-    )
-    log.info(
-        "%s: %d parameters, training on %d images%s",
-        kind,
-        model.count_params(),
-        len(y_fit),
-        f", validating on {len(validation[1])}" if validation else "",
-    )
-    start = time.perf_counter()
-    history = keras_models.train(
-        model,
-        X_fit,
-        y_fit,
-        settings["epochs"],
-        settings["batch_size"],
-        settings["seed"],
-        validation,
-        settings["training_loop"],
-    )
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
-    predict_seconds = time.perf_counter() - start
+    run = keras_models.fit_and_predict(kind, settings, seed, train.X, train.y, test.X)
+    model, probabilities = run["model"], run["probabilities"]
     scores, row = metrics.score_probabilities(
         kind,
         kind,
         dict(settings),
         test.y,
         probabilities,
-        len(y_fit),
-        fit_seconds,
-        predict_seconds,
+        run["train_size"],
+        run["fit_seconds"],
+        run["predict_seconds"],
+        seed=seed,
     )
-    test_loss = scores["test_loss"]
     log.info(
-        "test loss %.4f, accuracy %.4f, macro AUC %.4f",
-        test_loss,
+        "seed %d: test loss %.4f, accuracy %.4f, macro AUC %.4f",
+        seed,
+        scores["test_loss"],
         scores["accuracy"],
         scores["macro_auc"],
     )
@@ -74,14 +49,16 @@ def main(snakemake):
         finally:
             staging.unlink(missing_ok=True)
     record_checksum(snakemake.output.model)
-    history_table = pd.DataFrame(history)
+    history_table = pd.DataFrame(run["history"])
     write_table(history_table, snakemake.output.history)
     write_json(snakemake.output.metrics, [row])
+    data.write_predictions(snakemake.output.predictions, kind, test.y, probabilities)
     spec = get_spec(snakemake.wildcards.dataset)
     if kind == "mlp":
         label = "MLP 784-" + "-".join(map(str, settings["hidden"])) + "-10"
     else:
         label = "LeNet-5-like CNN"
+    label += f", seed {seed}"
     figures.save(
         figures.training_history(history_table, f"{label}: training history"),
         snakemake.output.history_figure,

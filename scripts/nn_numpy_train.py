@@ -16,13 +16,15 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.threads)
     settings = snakemake.params.settings
-    rng = seed_everything(settings["seed"])
+    seed = snakemake.params.seed
+    rng = seed_everything(seed)
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     net = NeuralNetwork(784, settings["hidden"], 10, settings["init_scale"], rng)
     log.info(
-        "training a 784-%d-10 network: %d epochs, batch %d, learning rate %g",
+        "training a 784-%d-10 network, seed %d: %d epochs, batch %d, learning rate %g",
         settings["hidden"],
+        seed,
         settings["epochs"],
         settings["batch_size"],
         settings["learning_rate"],
@@ -45,6 +47,7 @@ def main(snakemake):
         len(train),
         fit_seconds,
         predict_seconds,
+        seed=seed,
     )
     curves = metrics.roc_curves(test.y, probabilities)
     micro = float(np.trapezoid(curves["micro"][1], curves["micro"][0]))
@@ -66,6 +69,7 @@ def main(snakemake):
     )
     write_table(auc_table, snakemake.output.auc)
     write_json(snakemake.output.metrics, [row])
+    data.write_predictions(snakemake.output.predictions, "nn_numpy", test.y, probabilities)
     spec = get_spec(snakemake.wildcards.dataset)
     aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
     aucs.update(micro=micro, macro=scores["macro_auc"])
@@ -73,7 +77,8 @@ def main(snakemake):
         curves,
         aucs,
         spec.classes,
-        f"numpy network 784-{settings['hidden']}-10: ROC curves on {len(test):,} test images",
+        f"numpy network 784-{settings['hidden']}-10, seed {seed}: "
+        f"ROC curves on {len(test):,} test images",
     )
     figures.save(fig, snakemake.output.roc)
 

@@ -1,4 +1,4 @@
-"""Rule compare_svm_kernels: four kernels fitted on a training subset, scored on the test set.
+"""Rule compare_svm_kernels: the kernels fitted on one seed's training subset, scored on test.
 
 Timings go to the metrics file only, so that kernels.csv is the same on every run.
 """
@@ -20,7 +20,8 @@ def main(snakemake):
     test = data.read_split(snakemake.input.test)
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     log.info(
-        "fitting %s on %d training images, scoring on %d test images",
+        "seed %d: fitting %s on %d training images, scoring on %d test images",
+        seed,
         settings["names"],
         len(chosen),
         len(test),
@@ -65,6 +66,7 @@ def main(snakemake):
                     "gamma": settings["gamma"],
                     **({"degree": settings["degree"]} if r["kernel"] == "poly" else {}),
                 },
+                seed=seed,
                 train_size=r["train_size"],
                 test_size=r["test_size"],
                 accuracy=r["accuracy"],
@@ -74,6 +76,10 @@ def main(snakemake):
             )
             for r in rows
         ],
+    )
+    data.write_model_predictions(
+        snakemake.output.predictions,
+        {f"svm_{r['kernel']}": (test.y, r["scores"]) for r in rows},
     )
 
 

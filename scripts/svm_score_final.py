@@ -16,8 +16,12 @@ def main(snakemake):
     result = svm.score_on_test(model, test.X, test.y)
     predict_seconds = result.pop("predict_seconds")
     result.pop("test_size")
+    data.write_predictions(snakemake.output.predictions, "svm_final", test.y, result.pop("scores"))
     log.info(
-        "final SVM: test accuracy %.4f, macro AUC %.4f", result["accuracy"], result["macro_auc"]
+        "final SVM, seed %d: test accuracy %.4f, macro AUC %.4f",
+        info["seed"],
+        result["accuracy"],
+        result["macro_auc"],
     )
     settings = {
         "kernel": "rbf",
@@ -32,6 +36,7 @@ def main(snakemake):
                 "svm",
                 "svm_final",
                 settings,
+                seed=info["seed"],
                 train_size=info["train_size"],
                 test_size=len(test),
                 accuracy=result["accuracy"],
@@ -47,7 +52,8 @@ def main(snakemake):
         result["confusion"],
         spec.classes,
         f"final RBF SVM (C={info['C']:g}, gamma={info['gamma']:g}, "
-        f"{info['train_size']:,} training images): accuracy {result['accuracy']:.4f}",
+        f"{info['train_size']:,} training images, seed {info['seed']}): "
+        f"accuracy {result['accuracy']:.4f}",
     )
     figures.save(fig, snakemake.output.figure)
 

@@ -23,7 +23,8 @@ def main(snakemake):
     X, y = train.X[chosen], train.y[chosen]
     model = svm.final_model(best["C"], best["gamma"], components, seed)
     log.info(
-        "training the final RBF SVM (C=%g, gamma=%g) on %d images, %s",
+        "seed %d: training the final RBF SVM (C=%g, gamma=%g) on %d images, %s",
+        seed,
         best["C"],
         best["gamma"],
         len(y),
@@ -41,6 +42,7 @@ def main(snakemake):
             "gamma": best["gamma"],
             "pca_components": components,
             "train_size": len(y),
+            "seed": seed,
             "fit_seconds": seconds,
             "model_sha256": digest,
         },

@@ -17,6 +17,29 @@ from mnist_study.idx import encode_idx
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# The suite's settings (the default seeds, shorter training), copied beside config.yaml.
+TEST_CONFIG = ROOT / "tests" / "test-config.yaml"
+
+
+def config_args(*more: str) -> list[str]:
+    """--configfile for a copied workflow: config.yaml, the test config, then `more`."""
+    return ["--configfile", "config.yaml", TEST_CONFIG.name, *more]
+
+
+def suite_settings() -> dict:
+    """config.yaml with the test config merged over it, as the suite's runs see it."""
+    import yaml
+
+    def merge(base, over):
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    return merge(config, yaml.safe_load(TEST_CONFIG.read_text()))
 
 
 def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed: int = 0):
@@ -46,14 +69,21 @@ def copy_workflow(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.exists():
             shutil.copy2(src, dest / name)
+    shutil.copy2(TEST_CONFIG, dest / TEST_CONFIG.name)
     return dest
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800):
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800, targets=()):
+    """snakemake in `workdir`, with the test config unless `args` name config files.
+
+    `targets` come first, where no option that takes a list (--configfile) can swallow them.
+    """
+    if "--configfile" not in args and (workdir / TEST_CONFIG.name).exists():
+        args = (*config_args(), *args)
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args],
+        [*SNAKEMAKE, "--cores", "2", *targets, *args],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -45,12 +45,15 @@ def test_models_and_arrays_from_the_config_sections():
     assert mlp.get_layer("dropout").rate == config["mlp"]["dropout"]
     assert mlp.steps_per_execution == config["mlp"]["steps_per_execution"]
     assert keras_models.build("mlp", config["mlp"], steps_per_execution=1).steps_per_execution == 1
-    assert keras_models.training_arrays("mlp", config["mlp"], X, y, X[:5])[2] is None
+    assert keras_models.training_arrays("mlp", config["mlp"], X, y, X[:5], 0)[2] is None
     cnn = keras_models.build("cnn", config["cnn"])
     assert cnn.get_layer("dropout").rate == config["cnn"]["dropout"]
     X_fit, y_fit, (X_val, y_val), X_test = keras_models.training_arrays(
-        "cnn", config["cnn"], X, y, X[:5]
+        "cnn", config["cnn"], X, y, X[:5], seed=3
     )
+    # The seed draws the validation images: another seed holds out others.
+    other = keras_models.training_arrays("cnn", config["cnn"], X, y, X[:5], seed=4)[2][0]
+    assert not np.array_equal(X_val, other)
     assert X_fit.shape == (40, 28, 28, 1) and X_val.shape == (10, 28, 28, 1)
     assert X_test.shape == (5, 28, 28, 1)
     # Every image is in exactly one of the two parts, with its own label.

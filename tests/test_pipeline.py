@@ -1,14 +1,18 @@
 """The whole pipeline, run by snakemake on the bundled sample in a temporary copy."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_snakemake
+from conftest import run_snakemake, suite_settings
 from mnist_study import data
 from mnist_study.storage import sha256_file
+
+SETTINGS = suite_settings()
+SEEDS = SETTINGS["repeats"]["seeds"]
 
 SAMPLE_TRAIN_COUNTS = [800, 901, 792, 825, 784, 690, 811, 856, 755, 782]
 SAMPLE_TEST_COUNTS = [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]
@@ -17,6 +21,11 @@ SAMPLE_TEST_COUNTS = [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]
 def out(pipeline_run, *parts):
     workdir, _ = pipeline_run
     return workdir.joinpath("results", "mnist-sample", *parts)
+
+
+def run_out(pipeline_run, model, seed, *parts):
+    """A file of one run: results/mnist-sample/<model>/base/seed-<n>/."""
+    return out(pipeline_run, model, "base", f"seed-{seed}", *parts)
 
 
 def test_parquet_outputs_hold_the_sample(pipeline_run):
@@ -84,49 +93,74 @@ def test_pca_outputs(pipeline_run):
 def test_svm_outputs(pipeline_run):
     import pandas as pd
 
-    kernels = pd.read_csv(out(pipeline_run, "svm", "kernels.csv"))
-    assert kernels["kernel"].tolist() == ["linear", "poly", "sigmoid", "rbf"]
-    assert kernels["accuracy"].between(0, 1).all() and kernels["macro_auc"].between(0, 1).all()
-    assert (kernels["test_size"] == 2004).all() and (kernels["train_size"] == 1000).all()
-    assert kernels["accuracy"].min() > 0.5  # far above the 0.1 of guessing
+    kernels = SETTINGS["svm"]["kernels"]
+    for seed in SEEDS:
+        table = pd.read_csv(run_out(pipeline_run, "svm_kernels", seed, "kernels.csv"))
+        assert table["kernel"].tolist() == kernels["names"]
+        assert (table["test_size"] == 2004).all()
+        assert (table["train_size"] == kernels["subset"]).all()
+        assert table["accuracy"].min() > 0.5  # far above the 0.1 of guessing
+    # Each seed draws its own subset: the kernels' scores differ between seeds.
+    first, second = (
+        pd.read_csv(run_out(pipeline_run, "svm_kernels", s, "kernels.csv"))["accuracy"]
+        for s in SEEDS[:2]
+    )
+    assert not first.equals(second)
     grid = pd.read_csv(out(pipeline_run, "svm", "grid_search.csv"))
-    assert len(grid) == 7 * 5 and not grid.duplicated(["C", "gamma"]).any()
+    settings = SETTINGS["svm"]["grid"]
+    assert len(grid) == len(settings["C"]) * len(settings["gamma"])
+    assert not grid.duplicated(["C", "gamma"]).any()
     best = json.loads(out(pipeline_run, "svm", "grid_best.json").read_text())
-    assert best["C"] in [0.01, 0.1, 1, 10, 100, 1000, 10000]
-    assert best["gamma"] in [0.0001, 0.001, 0.01, 0.1, 1]
+    assert best["C"] in settings["C"] and best["gamma"] in settings["gamma"]
     assert best["cv_accuracy"] == pytest.approx(grid["mean_accuracy"].max())
-    final = json.loads(out(pipeline_run, "svm", "final_metrics.json").read_text())[0]
-    assert final["model"] == "svm_final" and final["train_size"] == 3000
-    assert final["settings"]["C"] == best["C"] and final["test_size"] == 2004
-    assert 0.9 < final["accuracy"] <= 1
-    model = out(pipeline_run, "svm", "final_model.joblib")
-    recorded = out(pipeline_run, "svm", "final_model.joblib.sha256").read_text().split()[0]
-    assert recorded == sha256_file(model)
+    for seed in SEEDS:
+        final = json.loads(run_out(pipeline_run, "svm_final", seed, "metrics.json").read_text())[0]
+        assert final["model"] == "svm_final" and final["seed"] == seed
+        assert final["train_size"] == SETTINGS["svm"]["final"]["subset"]
+        assert final["settings"]["C"] == best["C"] and final["test_size"] == 2004
+        assert final["accuracy"] > 0.9
+        model = run_out(pipeline_run, "svm_final", seed, "model.joblib")
+        recorded = Path(f"{model}.sha256").read_text().split()[0]
+        assert recorded == sha256_file(model)
 
 
 def test_network_outputs(pipeline_run):
     import pandas as pd
 
-    history = pd.read_csv(out(pipeline_run, "nn_numpy", "history.csv"))
-    assert history["epoch"].tolist() == [1, 2]
-    assert (history["examples"] == 7996).all()  # every training image, every epoch
-    assert history["loss"].iloc[1] < history["loss"].iloc[0]
-    auc = pd.read_csv(out(pipeline_run, "nn_numpy", "auc.csv"))
-    assert auc["class"].astype(str).tolist() == [*map(str, range(10)), "micro", "macro"]
-    assert auc["auc"].between(0.9, 1).all()
-    with np.load(out(pipeline_run, "nn_numpy", "weights.npz"), allow_pickle=False) as weights:
-        assert weights["W1"].shape == (100, 784) and weights["W2"].shape == (10, 100)
+    for seed in SEEDS:
+        history = pd.read_csv(run_out(pipeline_run, "nn_numpy", seed, "history.csv"))
+        assert history["epoch"].tolist() == list(range(1, SETTINGS["nn_numpy"]["epochs"] + 1))
+        assert (history["examples"] == 7996).all()  # every training image, every epoch
+        assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+        auc = pd.read_csv(run_out(pipeline_run, "nn_numpy", seed, "auc.csv"))
+        assert auc["class"].astype(str).tolist() == [*map(str, range(10)), "micro", "macro"]
+        assert auc["auc"].between(0.9, 1).all()
+        weights = run_out(pipeline_run, "nn_numpy", seed, "weights.npz")
+        with np.load(weights, allow_pickle=False) as arrays:
+            assert arrays["W1"].shape == (100, 784) and arrays["W2"].shape == (10, 100)
     for kind, train_size in (("mlp", 7996), ("cnn", 6397)):
-        row = json.loads(out(pipeline_run, kind, "metrics.json").read_text())[0]
-        assert row["model"] == kind and row["train_size"] == train_size
-        assert 0.85 < row["accuracy"] <= 1 and 0 < row["test_loss"] < 1
-        history = pd.read_csv(out(pipeline_run, kind, "history.csv"))
-        assert len(history) == {"mlp": 10, "cnn": 5}[kind]
-        recorded = out(pipeline_run, kind, "model.keras.sha256").read_text().split()[0]
-        assert recorded == sha256_file(out(pipeline_run, kind, "model.keras"))
-    cnn_history = pd.read_csv(out(pipeline_run, "cnn", "history.csv"))
+        for seed in SEEDS:
+            row = json.loads(run_out(pipeline_run, kind, seed, "metrics.json").read_text())[0]
+            assert row["model"] == kind and row["train_size"] == train_size
+            assert row["seed"] == seed
+            assert 0.85 < row["accuracy"] <= 1 and 0 < row["test_loss"] < 1
+            history = pd.read_csv(run_out(pipeline_run, kind, seed, "history.csv"))
+            assert len(history) == SETTINGS[kind]["epochs"]
+            model = run_out(pipeline_run, kind, seed, "model.keras")
+            assert Path(f"{model}.sha256").read_text().split()[0] == sha256_file(model)
+            predictions = data.read_predictions(
+                run_out(pipeline_run, kind, seed, "predictions.parquet")
+            )[kind]
+            assert np.mean(predictions["predicted"] == predictions["label"]) == pytest.approx(
+                row["accuracy"]
+            )
+            assert np.allclose(predictions["scores"].sum(axis=1), 1, atol=1e-4)
+    cnn_history = pd.read_csv(run_out(pipeline_run, "cnn", SEEDS[0], "history.csv"))
     assert {"val_loss", "val_accuracy"} <= set(cnn_history.columns)
-    with np.load(out(pipeline_run, "cnn", "feature_maps.npz"), allow_pickle=False) as maps:
-        assert maps["conv_1"].shape == (26, 26, 6) and maps["pool_2"].shape == (5, 5, 16)
-    log = out(pipeline_run, "logs", "train_mlp.log").read_text()
-    assert "epoch 10/10" in log
+    for seed in SEEDS:
+        maps = run_out(pipeline_run, "cnn", seed, "feature_maps.npz")
+        with np.load(maps, allow_pickle=False) as arrays:
+            assert arrays["conv_1"].shape == (26, 26, 6) and arrays["pool_2"].shape == (5, 5, 16)
+    epochs = SETTINGS["mlp"]["epochs"]
+    log = out(pipeline_run, "logs", "train_mlp", "base", f"seed-{SEEDS[-1]}.log").read_text()
+    assert f"epoch {epochs}/{epochs}" in log and f"seed {SEEDS[-1]}" in log

@@ -8,25 +8,33 @@ import time
 
 import pytest
 
-from conftest import run_snakemake
+from conftest import run_snakemake, suite_settings
 
+SEEDS = suite_settings()["repeats"]["seeds"]
+PER_RUN = {
+    "svm_kernels": ["kernels.csv"],
+    "svm_final": ["confusion.png"],
+    "nn_numpy": ["roc_curves.png"],
+    "mlp": ["history.png", "confusion.png"],
+    "cnn": ["history.png", "confusion.png", "feature_maps.png"],
+}
 EXPECTED = {
     "data/sample_digits.png",
     "pca/pca2_scatter.png",
     "pca/pca3_scatter.png",
     "pca/cumulative_variance.png",
     "pca/components_for_variance.csv",
-    "svm/kernels.csv",
     "svm/decision_boundaries.png",
     "svm/grid_heatmap.png",
-    "svm/final_confusion.png",
-    "nn_numpy/roc_curves.png",
-    "mlp/history.png",
-    "mlp/confusion.png",
-    "cnn/history.png",
-    "cnn/confusion.png",
-    "cnn/feature_maps.png",
+    *(
+        f"{model}/base/seed-{seed}/{name}"
+        for model, names in PER_RUN.items()
+        for name in names
+        for seed in SEEDS
+    ),
     "tables/metrics.csv",
+    "tables/accuracy_over_seeds.png",
+    "tables/paired_differences.png",
     "tables/study_comparison.csv",
     "tables/stage_costs.csv",
 }
@@ -59,6 +67,15 @@ def test_report_embeds_every_figure_and_table(report):
     expected = {f"results/mnist-sample/{name}" for name in EXPECTED} | KERNEL_TRICK
     assert embedded_results(html) == expected
     assert "The MNIST study, reproduced" in html and "mnist-sample" in html
+    # The front page opens with the headline table: every model's mean and interval.
+    headline = (report.parent / "mnist-sample/tables/headline.csv").read_text().splitlines()
+    assert len(headline) == 1 + 8
+    for line in headline[1:]:
+        model, accuracy, spread = line.split(",")
+        assert f"<td>{model}</td>" in html and f"<td>{accuracy}</td>" in html
+    # Per-run figures carry their seed as a label, not as unlabelled copies.
+    for seed in SEEDS:
+        assert f'"seed": "{seed}"' in html
     for category in (
         "1. Data",
         "2. PCA",
@@ -142,6 +159,8 @@ def test_report_renders_in_chromium(report, browser, tmp_path):
     assert all(width > 100 for _, width in sizes), sizes
     # Open one figure the way a reader would: its category, then its eye icon.
     browser.find_element(By.XPATH, "//*[normalize-space(text())='3. SVM']").click()
+    time.sleep(0.5)
+    browser.find_element(By.XPATH, "//*[normalize-space(text())='grid search and figures']").click()
     time.sleep(0.5)
     row = browser.find_element(
         By.XPATH, "//tr[.//*[normalize-space(text())='decision regions on 2 components']]"

@@ -16,10 +16,29 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, SNAKEMAKE, run_snakemake
+from conftest import ROOT, SNAKEMAKE, config_args, copy_workflow, run_snakemake, suite_settings
 
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
-BOOKKEEPING = {"metrics_table", "study_comparison", "stage_costs", "collect_datasets", "all"}
+SEEDS = suite_settings()["repeats"]["seeds"]
+BOOKKEEPING = {
+    "metrics_table",
+    "metrics_summary",
+    "model_comparison",
+    "study_comparison",
+    "stage_costs",
+    "collect_datasets",
+    "all",
+}
+# The rules that run once per seed.
+PER_SEED = {
+    "compare_svm_kernels",
+    "train_final_svm",
+    "score_final_svm",
+    "train_nn_numpy",
+    "train_mlp",
+    "train_cnn",
+    "cnn_feature_maps",
+}
 DETERMINISTIC = [
     "data/train.parquet",
     "data/test.parquet",
@@ -29,14 +48,20 @@ DETERMINISTIC = [
     "pca/explained_variance.csv",
     "pca/explained_variance.parquet",
     "pca/components_for_variance.csv",
-    "svm/kernels.csv",
-    "svm/kernels_confusion.csv",
     "svm/grid_search.csv",
     "svm/grid_best.json",
-    "svm/final_scores.json",
-    "nn_numpy/history.csv",
-    "nn_numpy/auc.csv",
-    "nn_numpy/weights.npz",
+    *(
+        f"{model}/base/seed-{seed}/{name}"
+        for seed in SEEDS[:2]
+        for model, name in (
+            ("svm_kernels", "kernels.csv"),
+            ("svm_kernels", "confusion.csv"),
+            ("svm_final", "scores.json"),
+            ("nn_numpy", "history.csv"),
+            ("nn_numpy", "auc.csv"),
+            ("nn_numpy", "weights.npz"),
+        )
+    ),
 ]
 
 
@@ -49,14 +74,21 @@ def finished(pipeline_run, tmp_path):
     return copy
 
 
-def planned(workdir, *args) -> set[str]:
-    """The rules a dry run would run."""
-    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules", *args)
+def planned_counts(workdir, *args, targets=()) -> dict[str, int]:
+    """How many jobs of each rule a dry run would run."""
+    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules", *args, targets=targets)
     text = proc.stdout + proc.stderr
     if "Nothing to be done" in text:
-        return set()
+        return {}
     table = text[text.index("Job stats:") :]
-    return set(re.findall(r"^(\w+)\s+\d+\s*$", table, re.M)) - {"total"}
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M))
+    counts.pop("total", None)
+    return {rule: int(n) for rule, n in counts.items()}
+
+
+def planned(workdir, *args, targets=()) -> set[str]:
+    """The rules a dry run would run."""
+    return set(planned_counts(workdir, *args, targets=targets))
 
 
 def ran(proc) -> list[str]:
@@ -66,7 +98,7 @@ def ran(proc) -> list[str]:
 def override(workdir, settings: dict) -> list[str]:
     path = workdir / "override.yaml"
     path.write_text(yaml.safe_dump(settings))
-    return ["--configfile", "config.yaml", str(path)]
+    return config_args(str(path))
 
 
 def test_nothing_changed_starts_no_job(finished):
@@ -76,7 +108,7 @@ def test_nothing_changed_starts_no_job(finished):
 
 
 def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished):
-    args = override(finished, {"svm": {"grid": {"C": [1, 10, 100]}}})
+    args = override(finished, {"svm": {"grid": {"C": [0.1, 1, 10]}}})
     assert (
         planned(finished, *args)
         == {
@@ -95,7 +127,8 @@ def test_numpy_network_setting_reruns_only_that_network(finished):
 
 def test_feature_map_image_redraws_only_the_feature_maps(finished):
     args = override(finished, {"cnn": {"feature_map_image": 5}})
-    assert planned(finished, *args) == {"cnn_feature_maps", "all"}
+    # (and the stage-cost table, which reads the feature maps' benchmark files)
+    assert planned(finished, *args) == {"cnn_feature_maps", "stage_costs", "all"}
 
 
 def test_cnn_epochs_rerun_the_cnn_its_feature_maps_and_the_tables(finished):
@@ -104,9 +137,37 @@ def test_cnn_epochs_rerun_the_cnn_its_feature_maps_and_the_tables(finished):
     assert planned(finished, *args) == expected
     proc = run_snakemake(finished, *args)
     assert set(ran(proc)) == expected
-    history = pd.read_csv(finished / "results/mnist-sample/cnn/history.csv")
-    assert len(history) == 1
+    for seed in SEEDS:
+        history = pd.read_csv(finished / f"results/mnist-sample/cnn/base/seed-{seed}/history.csv")
+        assert len(history) == 1
     assert planned(finished, *args) == set()
+
+
+def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished):
+    untouched = finished / f"results/mnist-sample/mlp/base/seed-{SEEDS[0]}/metrics.json"
+    stamp = untouched.stat().st_mtime_ns
+    new = max(SEEDS) + 1
+    args = override(finished, {"repeats": {"seeds": [*SEEDS, new]}})
+    expected = dict.fromkeys(PER_SEED, 1) | dict.fromkeys(BOOKKEEPING, 1)
+    assert planned_counts(finished, *args) == expected
+    proc = run_snakemake(finished, *args)
+    assert sorted(ran(proc)) == sorted(expected)
+    assert untouched.stat().st_mtime_ns == stamp
+    table = pd.read_parquet(finished / "results/mnist-sample/tables/metrics.parquet")
+    assert sorted(set(table["seed"])) == [*SEEDS, new]
+    assert planned(finished, *args) == set()
+
+
+def test_removing_a_seed_reruns_only_the_tables(finished):
+    args = override(finished, {"repeats": {"seeds": SEEDS[:-1]}})
+    expected = BOOKKEEPING
+    assert planned(finished, *args) == expected
+    proc = run_snakemake(finished, *args)
+    assert set(ran(proc)) == expected
+    summary = pd.read_parquet(finished / "results/mnist-sample/tables/metrics_summary.parquet")
+    assert (summary["seeds"] == len(SEEDS) - 1).all()
+    comparison = pd.read_csv(finished / "results/mnist-sample/tables/model_comparison_by_seed.csv")
+    assert sorted(set(comparison["seed"])) == SEEDS[:-1]
 
 
 def test_mlp_speed_setting_reruns_only_the_mlp(finished):
@@ -145,18 +206,22 @@ def test_forcerun_and_until(finished):
 
 
 def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
-    metrics = finished / "results/mnist-sample/mlp/metrics.json"
+    # Five epochs of one seed's MLP: long enough to be killed half-way.
+    args = override(finished, {"mlp": {"epochs": 5}})
+    target = "results/mnist-sample/mlp/base/seed-0/metrics.json"
+    metrics = finished / target
+    run_snakemake(finished, *args, targets=[target])
     before = json.loads(metrics.read_text())[0]
-    log = finished / "results/mnist-sample/logs/train_mlp.log"
-    log.unlink()  # the copied run's log already says "epoch 2/10"
+    log = finished / "results/mnist-sample/logs/train_mlp/base/seed-0.log"
+    log.unlink()  # the finished run's log already says "epoch 2/5"
     proc = subprocess.Popen(
-        [*SNAKEMAKE, "--cores", "2", "--forcerun", "train_mlp"],
+        [*SNAKEMAKE, "--cores", "2", target, *args, "--forcerun", "train_mlp"],
         cwd=finished, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if log.exists() and "epoch 2/10" in log.read_text():
+        if log.exists() and "epoch 2/5" in log.read_text():
             break
         time.sleep(0.5)
     else:
@@ -166,20 +231,25 @@ def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
     proc.wait()
 
     assert not metrics.exists()  # Snakemake removed the job's outputs before it ran
-    assert "train_mlp" in planned(finished)  # and the killed job is marked incomplete
+    # the killed job is marked incomplete
+    assert "train_mlp" in planned(finished, *args, targets=[target])
     # A killed Snakemake cannot release its lock; the user says it is gone.
-    locked = run_snakemake(finished, check=False)
+    locked = run_snakemake(finished, *args, check=False, targets=[target])
     assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
-    run_snakemake(finished, "--unlock")
-    rerun = run_snakemake(finished)
+    run_snakemake(finished, *args, "--unlock")
+    rerun = run_snakemake(finished, *args, targets=[target])
     assert "train_mlp" in ran(rerun)
     after = json.loads(metrics.read_text())[0]
     assert after["accuracy"] == before["accuracy"]
     assert after["test_loss"] == pytest.approx(before["test_loss"], rel=1e-6)
 
 
-def test_tampered_model_is_refused(finished):
-    model = finished / "results/mnist-sample/svm/final_model.joblib"
+@pytest.mark.parametrize(
+    "model", ["svm_final/base/seed-0/model.joblib", "cnn/base/seed-1/model.keras"]
+)
+def test_tampered_model_is_refused(finished, model):
+    # Read back by score_final_svm and cnn_feature_maps, which the change reruns.
+    model = finished / "results/mnist-sample" / model
     model.write_bytes(model.read_bytes() + b"\x00")
     proc = run_snakemake(finished, check=False)
     assert proc.returncode != 0
@@ -211,13 +281,9 @@ def test_bad_dataset_directory_stops_with_the_file_named(finished, tmp_path, fau
 
 def test_two_runs_from_scratch_give_identical_tables(pipeline_run, tmp_path):
     source, _ = pipeline_run
-    fresh = tmp_path / "fresh"
-    fresh.mkdir()
-    for name in ("Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"):
-        src = source / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, fresh / name)
+    fresh = copy_workflow(tmp_path / "fresh")
     targets = [f"results/mnist-sample/{name}" for name in DETERMINISTIC]
-    run_snakemake(fresh, *targets)
+    run_snakemake(fresh, targets=targets)
     for name in DETERMINISTIC:
         first = (source / "results/mnist-sample" / name).read_bytes()
         second = (fresh / "results/mnist-sample" / name).read_bytes()

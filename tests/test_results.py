@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
-from mnist_study import results
+from conftest import ROOT, config_args, run_snakemake, suite_settings
+from mnist_study import data, results, stats
 from mnist_study.metrics import metric_row
+
+SEEDS = suite_settings()["repeats"]["seeds"]
 
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 MODELS = ["svm_linear", "svm_poly", "svm_sigmoid", "svm_rbf", "svm_final", "nn_numpy", "mlp", "cnn"]
@@ -48,6 +50,9 @@ def test_metrics_table_is_tidy():
     assert table["dataset"].tolist() == ["toy", "toy"]
     assert json.loads(table["settings"][1]) == {"epochs": 2}
     assert pd.isna(table["test_loss"][0]) and table["test_loss"][1] == 0.4
+    # Each run's exact interval from its own test set: 4 of 5 right for the MLP.
+    low, high = stats.accuracy_interval(4, 5)
+    assert table.loc[1, "accuracy_ci_low"] == low and table.loc[1, "accuracy_ci_high"] == high
     with pytest.raises(ValueError, match="unknown metric fields"):
         metric_row("x", "y", {}, accuracy=1, bogus=2)
 
@@ -56,14 +61,26 @@ def test_study_comparison_differences_and_notes():
     variance = pd.DataFrame({"explained_variance_ratio": [0.1, 0.07, 0.05]})
     levels = pd.DataFrame({"variance_level": [0.8, 0.9], "components": [44, 87]})
     best = {"C": 10.0, "gamma": 0.01, "cv_accuracy": 0.9}
-    metrics = pd.DataFrame(
+    runs = pd.DataFrame(
         {
-            "model": ["svm_rbf", "nn_numpy", "mlp", "cnn"],
-            "accuracy": [0.9, 0.91, 0.97, 0.99],
-            "macro_auc": [0.98, 0.995, 0.999, 0.999],
+            "dataset": "mnist",
+            "stage": ["svm", "nn_numpy", "mlp", "cnn"] * 2,
+            "model": ["svm_rbf", "nn_numpy", "mlp", "cnn"] * 2,
+            "accuracy": [0.9, 0.91, 0.97, 0.985, 0.9, 0.91, 0.97, 0.995],
+            "macro_auc": [0.98, 0.995, 0.999, 0.999] * 2,
+            "test_loss": [None, 0.2, 0.1, 0.1] * 2,
+            "fit_seconds": [1.0] * 8,
         }
     )
+    metrics = results.metrics_summary(runs)
     table = results.study_comparison(variance, levels, best, metrics, "mnist").set_index("quantity")
+    cnn = table.loc["Keras CNN test accuracy"]
+    assert cnn["this_run"] == pytest.approx(0.99) and cnn["seeds"] == 2
+    # Two seeds 0.985 and 0.995: t(0.975, 1) = 12.706, half width 12.706 * 0.00707 / sqrt(2).
+    assert cnn["ci_low"] == pytest.approx(0.99 - 12.706 * 0.005, abs=1e-4)
+    assert bool(cnn["study_inside_interval"]) is True
+    # Both MLP seeds at 0.97: no spread, and the study's 0.98 outside the interval.
+    assert table.loc["Keras MLP test accuracy", "study_inside_interval"] == False  # noqa: E712
     assert table.loc["PCA explained variance, components 1+2", "this_run"] == pytest.approx(0.17)
     assert table.loc["PCA explained variance, components 1+2", "difference"] == pytest.approx(
         0.17 - 0.168
@@ -84,20 +101,37 @@ def test_stage_costs_reads_benchmark_files(tmp_path):
     (tmp_path / "prepare_data.tsv").write_text(
         header + "3.0\t0:00:03\t200\t1\t1\t1\t0\t0\t50\t2.5\n"
     )
-    costs = results.stage_costs(sorted(tmp_path.iterdir()), "toy")
-    assert costs["job"].tolist() == ["prepare_data", "train_mlp"]
-    assert costs["wall_seconds"].tolist() == [3.0, 12.5]
-    assert costs["cpu_seconds"].tolist() == [2.5, 20.0]
-    assert costs["max_rss_mb"].tolist() == [200.0, 900.1]
+    per_run = tmp_path / "train_cnn" / "base" / "seed-3.tsv"
+    per_run.parent.mkdir(parents=True)
+    per_run.write_text(header + "7.0\t0:00:07\t500\t1\t1\t1\t0\t0\t50\t6.5\n")
+    paths = sorted(tmp_path.glob("*.tsv")) + [per_run]
+    costs = results.stage_costs(paths, "toy")
+    assert costs["job"].tolist() == ["prepare_data", "train_mlp", "train_cnn"]
+    assert costs["point"].tolist()[2] == "base" and costs["seed"].tolist()[2] == 3
+    assert costs["seed"].isna().tolist() == [True, True, False]
+    assert costs["wall_seconds"].tolist() == [3.0, 12.5, 7.0]
+    assert costs["cpu_seconds"].tolist() == [2.5, 20.0, 6.5]
+    assert costs["max_rss_mb"].tolist() == [200.0, 900.1, 500.0]
 
 
 def test_run_log_only_grows(tmp_path):
     path = tmp_path / "run_log.csv"
-    metrics = pd.DataFrame(
-        {"model": ["mlp", "nn_numpy"], "accuracy": [0.9, 0.8], "macro_auc": [0.99, 0.98]}
+    runs = pd.DataFrame(
+        {
+            "dataset": "toy",
+            "stage": ["mlp", "nn_numpy"] * 2,
+            "model": ["mlp", "nn_numpy"] * 2,
+            "accuracy": [0.9, 0.8, 0.92, 0.82],
+            "macro_auc": [0.99, 0.98, 0.99, 0.96],
+            "test_loss": [0.3] * 4,
+            "fit_seconds": [1.0] * 4,
+        }
     )
+    metrics = results.metrics_summary(runs)
     first = results.run_log_row("toy", {"a": 1}, ROOT, metrics)
-    assert first["mlp_accuracy"] == 0.9 and first["nn_numpy_auc"] == 0.98
+    assert first["mlp_accuracy_mean"] == pytest.approx(0.91)
+    assert first["nn_numpy_auc_mean"] == pytest.approx(0.97) and first["seeds"] == 2
+    assert first["mlp_accuracy_ci_low"] < 0.91 < first["mlp_accuracy_ci_high"]
     assert (
         results.run_log_row("toy", {"a": 2}, ROOT, metrics)["config_hash"] != first["config_hash"]
     )
@@ -105,26 +139,101 @@ def test_run_log_only_grows(tmp_path):
     assert results.append_run_log(path, {**first, "dataset": "other"})
     # The same results again (a later time only) add nothing; different ones do.
     assert not results.append_run_log(path, {**first, "time": "later"})
-    assert results.append_run_log(path, {**first, "mlp_accuracy": 0.91})
+    assert results.append_run_log(path, {**first, "mlp_accuracy_mean": 0.95})
     log = pd.read_csv(path)
     assert log["dataset"].tolist() == ["toy", "other", "toy"]
 
 
+@pytest.mark.parametrize("digest", ["012345678901", "1234e5678901"])
+def test_run_log_reads_hashes_that_look_like_numbers_as_text(tmp_path, digest):
+    path = tmp_path / "run_log.csv"
+    row = {"time": "t", "dataset": "toy", "config_hash": digest, "code_hash": digest, "x": 0.5}
+    assert results.append_run_log(path, row)
+    assert not results.append_run_log(path, {**row, "time": "later"})
+    assert len(pd.read_csv(path)) == 1
+
+
 def test_metrics_table_of_the_sample_run(pipeline_run):
     workdir, _ = pipeline_run
-    table = pd.read_parquet(workdir / "results/mnist-sample/tables/metrics.parquet")
-    assert table["model"].tolist() == MODELS
+    tables = workdir / "results/mnist-sample/tables"
+    table = pd.read_parquet(tables / "metrics.parquet")
+    assert table["model"].tolist() == [m for m in MODELS for _ in SEEDS]
+    assert table["seed"].tolist() == SEEDS * len(MODELS)
     assert (table["dataset"] == "mnist-sample").all() and (table["test_size"] == 2004).all()
     assert table["accuracy"].between(0.5, 1).all() and table["macro_auc"].between(0.9, 1).all()
+    assert (table["accuracy_ci_low"] < table["accuracy"]).all()
+    assert (table["accuracy"] < table["accuracy_ci_high"]).all()
     assert table["fit_seconds"].gt(0).all() and table["predict_seconds"].gt(0).all()
     assert table.loc[table["stage"].isin(["nn_numpy", "mlp", "cnn"]), "test_loss"].gt(0).all()
-    markdown = (workdir / "results/mnist-sample/tables/metrics.md").read_text()
+    markdown = (tables / "metrics.md").read_text()
     assert markdown.count("\n") == len(table) + 2
-    costs = pd.read_csv(workdir / "results/mnist-sample/tables/stage_costs.csv")
-    assert {"train_mlp", "svm_grid_search", "prepare_data"} <= set(costs["job"])
+    costs = pd.read_csv(tables / "stage_costs.csv")
+    assert {"train_mlp", "svm_grid_search", "prepare_data", "cnn_feature_maps"} <= set(costs["job"])
+    assert sorted(costs.loc[costs["job"] == "train_cnn", "seed"]) == SEEDS
     assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
-    comparison = pd.read_csv(workdir / "results/mnist-sample/tables/study_comparison.csv")
+    comparison = pd.read_csv(tables / "study_comparison.csv")
     assert len(comparison) == 11 and comparison["this_run"].notna().all()
+
+
+def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
+    workdir, _ = pipeline_run
+    tables = workdir / "results/mnist-sample/tables"
+    runs = pd.read_parquet(tables / "metrics.parquet")
+    summary = pd.read_parquet(tables / "metrics_summary.parquet")
+    assert len(SEEDS) >= 5  # the suite aggregates the default seed list
+    for model in MODELS:
+        accuracy = runs.loc[runs["model"] == model, "accuracy"]
+        row = summary[(summary["model"] == model) & (summary["metric"] == "accuracy")].iloc[0]
+        assert row["seeds"] == len(SEEDS)
+        assert row["mean"] == pytest.approx(accuracy.mean())
+        assert row["std"] == pytest.approx(accuracy.std(ddof=1))
+        assert (row["min"], row["max"]) == (accuracy.min(), accuracy.max())
+        assert row["ci_low"] < row["mean"] < row["ci_high"]
+    assert set(summary.loc[summary["model"] == "svm_rbf", "metric"]) == {
+        "accuracy", "macro_auc", "fit_seconds"
+    }  # fmt: skip
+    study = pd.read_csv(tables / "study_comparison.csv").set_index("quantity")
+    mlp = summary[(summary["model"] == "mlp") & (summary["metric"] == "accuracy")].iloc[0]
+    assert study.loc["Keras MLP test accuracy", "this_run"] == pytest.approx(mlp["mean"])
+    assert study.loc["Keras MLP test accuracy", "ci_high"] == pytest.approx(mlp["ci_high"])
+    headline = pd.read_csv(tables / "headline.csv")
+    assert headline["model"].tolist() == MODELS
+    collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
+    mine = collected[(collected["dataset"] == "mnist-sample") & (collected["model"] == "mlp")]
+    assert mine.loc[mine["metric"] == "accuracy", "mean"].iloc[0] == pytest.approx(mlp["mean"])
+
+
+def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
+    workdir, _ = pipeline_run
+    results_dir = workdir / "results/mnist-sample"
+    pairs = pd.read_csv(results_dir / "tables/model_comparison.csv")
+    by_seed = pd.read_csv(results_dir / "tables/model_comparison_by_seed.csv")
+    assert len(pairs) == len(MODELS) * (len(MODELS) - 1) // 2
+    assert (pairs["accuracy_a"] >= pairs["accuracy_b"]).all()
+    assert (pairs["ci_low"] <= pairs["difference"]).all()
+    assert (pairs["difference"] <= pairs["ci_high"]).all()
+    assert len(by_seed) == len(pairs) * len(SEEDS)
+    runs = pd.read_parquet(results_dir / "tables/metrics.parquet").set_index(["model", "seed"])
+    row = pairs[(pairs["model_a"] == "mlp") | (pairs["model_b"] == "mlp")].iloc[0]
+    seed = SEEDS[1]
+    correct = {}
+    for model in (row["model_a"], row["model_b"]):
+        folder = "svm_kernels" if model in MODELS[:4] else model
+        run = data.read_predictions(
+            results_dir / folder / "base" / f"seed-{seed}" / "predictions.parquet"
+        )[model]
+        correct[model] = run["predicted"] == run["label"]
+        assert correct[model].mean() == pytest.approx(runs.loc[(model, seed), "accuracy"])
+    line = by_seed[(by_seed["model_a"] == row["model_a"]) & (by_seed["model_b"] == row["model_b"])]
+    line = line[line["seed"] == seed].iloc[0]
+    a, b = correct[row["model_a"]], correct[row["model_b"]]
+    assert line["a_only_correct"] == int(np.sum(a & ~b))
+    assert line["b_only_correct"] == int(np.sum(~a & b))
+    assert line["mcnemar_p"] == pytest.approx(stats.mcnemar_exact(a, b)["p_value"])
+    means = [runs.xs(m, level="model")["accuracy"].mean() for m in (row["model_a"], row["model_b"])]
+    assert row["difference"] == pytest.approx(means[0] - means[1])
+    # Holm across the pairs of each seed: never below the raw p-value.
+    assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
@@ -138,6 +247,7 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
     # Fashion-MNIST from the local copy, with light settings to keep the test short.
     small = {
         "dataset": "fashion-mnist",
+        "repeats": {"seeds": [0, 1]},
         "dataset_dir": str(FASHION),
         "pca": {"scatter_points": 500},
         "svm": {
@@ -152,24 +262,28 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
     }
     config = workdir / "fashion.yaml"
     config.write_text(yaml.safe_dump(small))
-    sample_table = workdir / "results/mnist-sample/svm/kernels.csv"
+    sample_table = workdir / "results/mnist-sample/svm_kernels/base/seed-0/kernels.csv"
     stamp = sample_table.stat().st_mtime_ns
-    run_snakemake(workdir, "--configfile", "config.yaml", str(config))
+    run_snakemake(workdir, *config_args(str(config)))
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
     assert set(collected["dataset"]) == {"mnist-sample", "fashion-mnist"}
-    assert len(collected) == 2 * len(MODELS)
-    fashion = collected[collected["dataset"] == "fashion-mnist"]
-    assert (fashion["test_size"] == 10_000).all()
+    fashion = collected[
+        (collected["dataset"] == "fashion-mnist") & (collected["metric"] == "accuracy")
+    ]
+    assert set(fashion["model"]) == set(MODELS)
+    assert (fashion["seeds"] == 2).all()
+    runs = pd.read_parquet(workdir / "results/fashion-mnist/tables/metrics.parquet")
+    assert (runs["test_size"] == 10_000).all() and sorted(set(runs["seed"])) == [0, 1]
     log = pd.read_csv(run_log)
     assert len(log) == before + 1
     assert log["dataset"].iloc[-1] == "fashion-mnist"
-    assert np.isclose(
-        log["cnn_accuracy"].iloc[-1], fashion.loc[fashion["model"] == "cnn", "accuracy"].iloc[0]
-    )
+    cnn = fashion.loc[fashion["model"] == "cnn"].iloc[0]
+    assert np.isclose(log["cnn_accuracy_mean"].iloc[-1], cnn["mean"])
+    assert np.isclose(log["cnn_accuracy_ci_low"].iloc[-1], cnn["ci_low"])
     # The sample's results are untouched by the second dataset and its other settings.
     assert sample_table.stat().st_mtime_ns == stamp
 
-    proc = run_snakemake(workdir, "--configfile", "config.yaml", str(config))
+    proc = run_snakemake(workdir, *config_args(str(config)))
     assert "Nothing to be done" in proc.stdout + proc.stderr
     assert len(pd.read_csv(run_log)) == before + 1
 

@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 from slurm_cluster import SlurmCluster, can_run
 
-from conftest import copy_workflow
+from conftest import config_args, copy_workflow
+
+# Two seeds: every seed's jobs fan out as independent SLURM jobs, with the profile as it is.
+SLURM_SEEDS = [0, 1]
 
 pytestmark = pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
 
@@ -22,12 +25,18 @@ IDENTICAL = [
     "data/test.parquet",
     "pca/explained_variance.csv",
     "pca/components_for_variance.csv",
-    "svm/kernels.csv",
     "svm/grid_search.csv",
     "svm/grid_best.json",
-    "svm/final_scores.json",
-    "nn_numpy/history.csv",
-    "nn_numpy/auc.csv",
+    *(
+        f"{model}/base/seed-{seed}/{name}"
+        for seed in SLURM_SEEDS
+        for model, name in (
+            ("svm_kernels", "kernels.csv"),
+            ("svm_final", "scores.json"),
+            ("nn_numpy", "history.csv"),
+            ("nn_numpy", "auc.csv"),
+        )
+    ),
 ]
 
 
@@ -62,6 +71,8 @@ def cluster(tmp_path_factory):
 def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_path):
     local_dir, _ = pipeline_run
     workdir = copy_workflow(tmp_path / "slurm-run")
+    seeds = workdir / "seeds.yaml"
+    seeds.write_text(f"repeats:\n  seeds: {SLURM_SEEDS}\n")
     # The local run (--cores 2) gives each multi-core rule half the cores: the same
     # here, so that the Keras models train with the same thread count on both.
     threads = "1"
@@ -79,14 +90,15 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         f"train_cnn={threads}", f"train_nn_numpy={threads}",
         "--set-resources", "train_mlp:gpu=0", "train_cnn:gpu=0",
         "--jobs", "2",
+        *config_args(seeds.name),
     ]  # fmt: skip
     proc = subprocess.run(command, cwd=workdir, env=cluster.env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-8000:]
 
-    # Every job except the local bookkeeping rules ran under SLURM and completed:
-    # 15 jobs of 14 rules (pca_projection runs for 2 and for 3 components).
+    # Every job except the local bookkeeping rules ran under SLURM and completed: one
+    # per seed for the 7 per-seed rules, and 8 more (pca_projection for 2 and for 3).
     jobs = cluster.completed_jobs()
-    assert len(jobs) == 15, jobs
+    assert len(jobs) == 7 * len(SLURM_SEEDS) + 8, jobs
     assert all(job["JobState"] == "COMPLETED" for job in jobs), jobs
     logs = workdir / ".snakemake/slurm_logs"
     assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == SLURM_RULES
@@ -98,7 +110,9 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         assert here.read_bytes() == there.read_bytes(), name
     slurm_metrics = pd.read_parquet(workdir / "results/mnist-sample/tables/metrics.parquet")
     local_metrics = pd.read_parquet(local_dir / "results/mnist-sample/tables/metrics.parquet")
+    local_metrics = local_metrics[local_metrics["seed"].isin(SLURM_SEEDS)].reset_index(drop=True)
     assert slurm_metrics["model"].tolist() == local_metrics["model"].tolist()
+    assert slurm_metrics["seed"].tolist() == local_metrics["seed"].tolist()
     # Keras on a different thread count may round differently; the documented tolerance.
     assert (slurm_metrics["accuracy"] - local_metrics["accuracy"]).abs().max() <= 0.01
     best = json.loads((workdir / "results/mnist-sample/svm/grid_best.json").read_text())

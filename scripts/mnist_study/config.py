@@ -18,6 +18,10 @@ class ConfigError(ValueError):
     pass
 
 
+# Sections that had a `seed` of their own before repeats.seeds replaced them.
+RUN_SEED_SECTIONS = ("svm", "svm.final", "svm.kernels", "nn_numpy", "mlp", "cnn")
+
+
 def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
@@ -43,6 +47,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
             hint = difflib.get_close_matches(extra, allowed, n=1)
             where = f" in {key}" if error.absolute_path else ""
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            if extra == "seed" and key in RUN_SEED_SECTIONS:
+                suggestion = (
+                    "; every stochastic model now runs once per seed of repeats.seeds: "
+                    "list the seeds there"
+                )
             lines.append(
                 f"unknown config key {extra!r}{where}{suggestion} (allowed: {', '.join(allowed)})"
             )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .storage import atomic_path
@@ -87,3 +88,54 @@ def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
 
     idx, _ = train_test_split(np.arange(n), train_size=size, stratify=y, random_state=seed)
     return np.sort(idx)
+
+
+def write_predictions(path: str | Path, model: str, y: np.ndarray, scores: np.ndarray) -> None:
+    """A run's test-set predictions: the rows of `model`, written by `write_model_predictions`."""
+    write_model_predictions(path, {model: (y, scores)})
+
+
+def write_model_predictions(path: str | Path, runs: dict) -> None:
+    """Test-set predictions of one job's models, for paired comparisons without retraining.
+
+    `runs` maps a model name to (true labels, scores): class probabilities, or an SVM's
+    decision values, shape (n, classes). One row per model and test image, in test-set
+    order: `model`, `image` (its index in test.parquet), `label`, `predicted` (the
+    highest score) and `scores` (fixed_size_list<float32>).
+    """
+    tables = []
+    for model, (y, scores) in runs.items():
+        scores = np.ascontiguousarray(scores, dtype=np.float32)
+        if scores.ndim != 2 or len(scores) != len(y):
+            raise ValueError(f"{model}: scores {scores.shape} do not fit {len(y)} labels")
+        tables.append(
+            pa.table(
+                {
+                    "model": pa.array([model] * len(y)),
+                    "image": pa.array(np.arange(len(y), dtype=np.int32)),
+                    "label": pa.array(np.asarray(y, dtype=np.uint8)),
+                    "predicted": pa.array(np.argmax(scores, axis=1).astype(np.uint8)),
+                    "scores": pa.FixedSizeListArray.from_arrays(
+                        pa.array(scores.reshape(-1)), scores.shape[1]
+                    ),
+                }
+            )
+        )
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.concat_tables(tables), tmp, compression="zstd")
+
+
+def read_predictions(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """{model: {"label", "predicted", "scores"}} from a file of `write_model_predictions`."""
+    table = pq.read_table(path)
+    out = {}
+    models = table.column("model").to_numpy(zero_copy_only=False)
+    for model in dict.fromkeys(models):
+        rows = table.filter(pc.equal(table.column("model"), model))
+        scores = rows.column("scores").combine_chunks()
+        out[str(model)] = {
+            "label": rows.column("label").to_numpy(),
+            "predicted": rows.column("predicted").to_numpy(),
+            "scores": scores.flatten().to_numpy().reshape(len(rows), -1),
+        }
+    return out

@@ -319,3 +319,48 @@ def feature_maps(image: np.ndarray, layers, title: str) -> plt.Figure:
         row += n_rows
     fig.suptitle(title)
     return fig
+
+
+def accuracy_over_seeds(runs, summary, title: str) -> plt.Figure:
+    """Every run's test accuracy as a point, each model's mean and its 95% interval.
+
+    `runs`: (model, seed, accuracy) rows; `summary`: (model, mean, ci_low, ci_high) rows,
+    in the order the models are drawn (top to bottom).
+    """
+    summary = list(summary)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(summary) + 1.4))
+    position = {model: i for i, (model, *_rest) in enumerate(summary)}
+    for model, _seed, accuracy in runs:
+        ax.plot(accuracy, position[model], "o", color="tab:blue", alpha=0.6, ms=5)
+    for model, mean, low, high in summary:
+        y = position[model]
+        if np.isfinite(low):
+            ax.plot([low, high], [y - 0.25, y - 0.25], color="black", lw=2)
+        ax.plot(mean, y - 0.25, "D", color="black", ms=6)
+    ax.set_yticks(range(len(summary)), [row[0] for row in summary])
+    ax.invert_yaxis()
+    ax.set_xlabel("test accuracy (points: one seed each; diamond and bar: mean, 95% interval)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def paired_differences(pairs, title: str) -> plt.Figure:
+    """Each pair's mean accuracy difference with its 95% paired-bootstrap interval.
+
+    `pairs`: (label, difference, ci_low, ci_high, supported) rows; supported pairs are
+    drawn in colour, the others grey.
+    """
+    pairs = list(pairs)
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(pairs) + 1.4))
+    for i, (_label, difference, low, high, supported) in enumerate(pairs):
+        color = "tab:red" if supported else "grey"
+        ax.plot([low, high], [i, i], color=color, lw=2)
+        ax.plot(difference, i, "o", color=color, ms=5)
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(range(len(pairs)), [row[0] for row in pairs])
+    ax.invert_yaxis()
+    ax.set_xlabel("accuracy difference A - B (95% paired bootstrap over test images)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

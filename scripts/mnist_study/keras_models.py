@@ -138,7 +138,7 @@ def build(kind: str, settings: dict, **compile_options):
     raise ValueError(f"unknown model kind {kind!r}: mlp or cnn")
 
 
-def training_arrays(kind: str, settings: dict, X, y, X_test):
+def training_arrays(kind: str, settings: dict, X, y, X_test, seed: int):
     """What config section `kind` trains and scores on: (X_fit, y_fit, validation, X_test).
 
     The MLP takes the flat rows as they are. The CNN takes 28x28x1 images, and holds
@@ -147,7 +147,7 @@ def training_arrays(kind: str, settings: dict, X, y, X_test):
     if kind == "mlp":
         return X, y, None, X_test
     images = as_images(X)
-    fit_idx, val_idx = validation_split(len(y), settings["validation_split"], settings["seed"])
+    fit_idx, val_idx = validation_split(len(y), settings["validation_split"], seed)
     return images[fit_idx], y[fit_idx], (images[val_idx], y[val_idx]), as_images(X_test)
 
 
@@ -257,6 +257,52 @@ def train(
         record.update({k: float(v[epoch]) for k, v in history.history.items()})
         records.append(record)
     return records
+
+
+def fit_and_predict(kind: str, settings: dict, seed: int, X, y, X_test, **compile_options):
+    """Seed, build, split, train and predict: one run of config section `kind`.
+
+    The training rules and the benchmarks all train through this function. `settings`
+    is the section (its `epochs`, `batch_size` and `training_loop` among them);
+    `compile_options` override its `steps_per_execution` or `jit_compile`. Returns a
+    dict: the model, its per-epoch `history`, `train_size` (the CNN holds out its
+    validation share), `validation_size`, the test-set `probabilities`, and
+    `fit_seconds` and `predict_seconds`.
+    """
+    set_seed(seed)  # before building: seeds the initial weights
+    model = build(kind, settings, **compile_options)
+    X_fit, y_fit, validation, X_test = training_arrays(kind, settings, X, y, X_test, seed)
+    log.info(
+        "%s, seed %d: %d parameters, training on %d images%s",
+        kind,
+        seed,
+        model.count_params(),
+        len(y_fit),
+        f", validating on {len(validation[1])}" if validation else "",
+    )
+    start = time.perf_counter()
+    history = train(
+        model,
+        X_fit,
+        y_fit,
+        settings["epochs"],
+        settings["batch_size"],
+        seed,
+        validation,
+        settings.get("training_loop", "fit"),
+    )
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probabilities = model.predict(X_test, batch_size=1024, verbose=0)
+    return {
+        "model": model,
+        "history": history,
+        "train_size": len(y_fit),
+        "validation_size": len(validation[1]) if validation else 0,
+        "probabilities": probabilities,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": time.perf_counter() - start,
+    }
 
 
 def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:

@@ -13,6 +13,7 @@ CLASSES = np.arange(10)
 METRIC_FIELDS = (
     "stage",
     "model",
+    "seed",
     "settings",
     "train_size",
     "test_size",
@@ -94,6 +95,7 @@ def score_probabilities(
     train_size: int,
     fit_seconds: float,
     predict_seconds: float,
+    seed: int | None = None,
 ) -> tuple[dict, dict]:
     """Scores of a model that outputs class probabilities, and its metrics row."""
     scores = classification_scores(y_test, np.argmax(probabilities, axis=1), probabilities)
@@ -102,6 +104,7 @@ def score_probabilities(
         stage,
         model,
         settings,
+        seed=seed,
         train_size=train_size,
         test_size=len(y_test),
         accuracy=scores["accuracy"],

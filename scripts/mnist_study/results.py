@@ -1,4 +1,5 @@
-"""Tidy results tables: metrics, study comparison, stage costs, runs across datasets."""
+"""Tidy results tables: metrics per run, their summary over seeds, paired model
+comparisons, the study comparison, stage costs, and runs across datasets."""
 
 from __future__ import annotations
 
@@ -10,10 +11,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import stats
 from .metrics import METRIC_FIELDS
 from .storage import write_table
 
-METRIC_COLUMNS = ["dataset", *METRIC_FIELDS]
+_at = METRIC_FIELDS.index("accuracy") + 1
+METRIC_COLUMNS = [
+    "dataset",
+    *METRIC_FIELDS[:_at],
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    *METRIC_FIELDS[_at:],
+]
+# What the summary over seeds reports, per model; the headline metric of each model.
+SUMMARY_METRICS = ("accuracy", "macro_auc", "test_loss", "fit_seconds")
+# Metrics that cannot leave [0, 1]: their intervals are clipped there.
+BOUNDED = {"accuracy": (0.0, 1.0), "macro_auc": (0.0, 1.0)}
+SUMMARY_COLUMNS = ["dataset", "stage", "model", "metric", "seeds", "mean", "std", "min",
+                   "max", "ci_low", "ci_high"]  # fmt: skip
 
 # Figures the original study reported (see README, "Comparison with the study").
 STUDY = {
@@ -31,12 +46,189 @@ STUDY = {
 
 
 def metrics_table(rows: list[dict], dataset: str) -> pd.DataFrame:
-    """One tidy row per model and evaluation; settings as a compact JSON string."""
-    frame = pd.DataFrame([{**row, "dataset": dataset} for row in rows], columns=METRIC_COLUMNS)
+    """One tidy row per model and seed, with the exact 95% interval of its test accuracy.
+
+    The interval is the test set's sampling error of that one run (Clopper-Pearson).
+    Models keep the order they come in; each model's runs are sorted by seed.
+    """
+    frame = pd.DataFrame([{**row, "dataset": dataset} for row in rows])
+    frame = frame.reindex(columns=METRIC_COLUMNS)
     frame["settings"] = frame["settings"].map(lambda s: json.dumps(s, sort_keys=True))
-    for column in ("train_size", "test_size"):
+    for column in ("seed", "train_size", "test_size"):
         frame[column] = frame[column].astype("Int64")
-    return frame
+    intervals = [
+        stats.accuracy_interval(round(accuracy * n), n)
+        for accuracy, n in zip(frame["accuracy"], frame["test_size"], strict=True)
+    ]
+    frame["accuracy_ci_low"] = [low for low, _ in intervals]
+    frame["accuracy_ci_high"] = [high for _, high in intervals]
+    order = {model: i for i, model in enumerate(dict.fromkeys(frame["model"]))}
+    frame = frame.assign(_order=frame["model"].map(order))
+    return frame.sort_values(["_order", "seed"], kind="stable", ignore_index=True).drop(
+        columns="_order"
+    )
+
+
+def metrics_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per model and metric: seeds, mean, std, min, max and the 95% t interval of the mean.
+
+    The interval is across seeds (retraining with another seed on the same data); the
+    test set's own sampling error is in each run's interval and in the paired tests.
+    """
+    rows = []
+    for model, runs in metrics.groupby("model", sort=False):
+        for metric in SUMMARY_METRICS:
+            if runs[metric].isna().all():  # an SVM has no test loss
+                continue
+            rows.append(
+                {
+                    "dataset": runs["dataset"].iloc[0],
+                    "stage": runs["stage"].iloc[0],
+                    "model": model,
+                    "metric": metric,
+                    **stats.summarise(runs[metric].astype(float), bounds=BOUNDED.get(metric)),
+                }
+            )
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The report's front-page table: each model's mean accuracy and interval over seeds."""
+    accuracy = summary[summary["metric"] == "accuracy"]
+    return pd.DataFrame(
+        {
+            "model": accuracy["model"].to_numpy(),
+            "test accuracy: mean (95% interval)": [
+                f"{mean:.4f} ({low:.4f}-{high:.4f})" if np.isfinite(low) else f"{mean:.4f}"
+                for mean, low, high in zip(
+                    accuracy["mean"], accuracy["ci_low"], accuracy["ci_high"], strict=True
+                )
+            ],
+            "range over the seeds": [
+                f"{low:.4f}-{high:.4f}"
+                for low, high in zip(accuracy["min"], accuracy["max"], strict=True)
+            ],
+        }
+    )
+
+
+def correct_by_run(prediction_files) -> dict[str, dict[int, np.ndarray]]:
+    """{model: {seed: 0/1 per test image}} from the runs' predictions files.
+
+    Every run must have scored the same test images: their labels are compared.
+    """
+    from .data import read_predictions
+
+    correct: dict[str, dict[int, np.ndarray]] = {}
+    labels = None
+    for path in prediction_files:
+        seed = int(Path(path).parent.name.removeprefix("seed-"))
+        for model, run in read_predictions(path).items():
+            if labels is None:
+                labels = run["label"]
+            elif not np.array_equal(labels, run["label"]):
+                raise ValueError(f"{path}: {model} was scored on other test images than the rest")
+            correct.setdefault(model, {})[seed] = run["predicted"] == run["label"]
+    return correct
+
+
+def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, alpha=0.05):
+    """Every pair of models on the same test images: (pairs table, per-seed table).
+
+    Per pair, A is the model with the higher mean accuracy over the seeds both ran:
+    the mean difference with its paired bootstrap interval over test images, how
+    often A beat B, and McNemar's exact test per seed with Holm's correction across
+    all pairs of that seed.
+    """
+    models = list(correct)
+    per_seed, pairs = [], []
+    for i, first in enumerate(models):
+        for second in models[i + 1 :]:
+            seeds = sorted(set(correct[first]) & set(correct[second]))
+            if not seeds:
+                continue
+            a = np.array([correct[first][s] for s in seeds])
+            b = np.array([correct[second][s] for s in seeds])
+            if a.mean() < b.mean():
+                (first_, second_), (a, b) = (second, first), (b, a)
+            else:
+                first_, second_ = first, second
+            difference, low, high = stats.paired_difference_interval(a, b)
+            wins = a.mean(axis=1) - b.mean(axis=1)
+            pairs.append(
+                {
+                    "dataset": dataset,
+                    "model_a": first_,
+                    "model_b": second_,
+                    "seeds": len(seeds),
+                    "accuracy_a": float(a.mean()),
+                    "accuracy_b": float(b.mean()),
+                    "difference": difference,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "a_better_seeds": int(np.sum(wins > 0)),
+                    "b_better_seeds": int(np.sum(wins < 0)),
+                    "tied_seeds": int(np.sum(wins == 0)),
+                }
+            )
+            for k, seed in enumerate(seeds):
+                test = stats.mcnemar_exact(a[k], b[k])
+                per_seed.append(
+                    {
+                        "dataset": dataset,
+                        "model_a": first_,
+                        "model_b": second_,
+                        "seed": seed,
+                        "accuracy_a": float(a[k].mean()),
+                        "accuracy_b": float(b[k].mean()),
+                        "a_only_correct": test["a_only"],
+                        "b_only_correct": test["b_only"],
+                        "mcnemar_p": test["p_value"],
+                    }
+                )
+    by_seed = pd.DataFrame(
+        per_seed,
+        columns=[
+            "dataset",
+            "model_a",
+            "model_b",
+            "seed",
+            "accuracy_a",
+            "accuracy_b",
+            "a_only_correct",
+            "b_only_correct",
+            "mcnemar_p",
+        ],  # fmt: skip
+    )
+    by_seed["mcnemar_p_holm"] = by_seed.groupby("seed")["mcnemar_p"].transform(
+        lambda p: stats.holm(p.to_numpy())
+    )
+    table = pd.DataFrame(pairs)
+    if table.empty:
+        return table, by_seed
+    grouped = by_seed.groupby(["model_a", "model_b"], sort=False)["mcnemar_p_holm"]
+    significant = grouped.agg(lambda p: int(np.sum(p < alpha)))
+    largest = grouped.max()
+    key = list(zip(table["model_a"], table["model_b"], strict=True))
+    table["significant_seeds"] = [int(significant[k]) for k in key]
+    table["mcnemar_p_holm_max"] = [float(largest[k]) for k in key]
+    table["verdict"] = [verdict(row, alpha) for row in table.itertuples()]
+    return table, by_seed
+
+
+def verdict(row, alpha: float = 0.05) -> str:
+    """What the data support about one pair, in words."""
+    points = f"{100 * row.difference:+.2f} points, 95% interval {100 * row.ci_low:+.2f} to "
+    points += f"{100 * row.ci_high:+.2f}"
+    tests = f"McNemar (Holm) p < {alpha:g} in {row.significant_seeds} of {row.seeds} seeds"
+    if row.ci_low > 0 and row.significant_seeds == row.seeds:
+        return f"{row.model_a} beats {row.model_b} ({points}; {tests}): supported"
+    if row.ci_low > 0:
+        return (
+            f"{row.model_a} ahead of {row.model_b} on average ({points}), but {tests}: "
+            "a small difference, not shown for every seed"
+        )
+    return f"no difference the data support ({points}; {tests})"
 
 
 def read_metric_files(paths) -> list[dict]:
@@ -50,14 +242,18 @@ def study_comparison(
     pca_variance: pd.DataFrame,
     levels: pd.DataFrame,
     grid_best: dict,
-    metrics: pd.DataFrame,
+    summary: pd.DataFrame,
     dataset: str,
 ) -> pd.DataFrame:
-    """Each figure the study reported next to this run's value for the same quantity."""
+    """Each figure the study reported next to this run's value for the same quantity.
 
-    def metric(model: str, column: str) -> float | None:
-        match = metrics.loc[metrics["model"] == model, column]
-        return float(match.iloc[0]) if len(match) else None
+    For the models, this run's value is the mean over seeds, with its 95% interval and
+    whether the study's figure lies inside it.
+    """
+
+    def metric(model: str, column: str) -> dict | None:
+        match = summary[(summary["model"] == model) & (summary["metric"] == column)]
+        return match.iloc[0].to_dict() if len(match) else None
 
     ratio = pca_variance["explained_variance_ratio"].to_numpy()
     at_80 = levels.loc[(levels["variance_level"] - 0.8).abs() < 1e-9, "components"]
@@ -110,19 +306,31 @@ def study_comparison(
             "study: full MNIST test set",
         ),
     ]
-    table = pd.DataFrame(
-        [
+    records = []
+    for name, key, value, note in rows:
+        spread = value if isinstance(value, dict) else None
+        value = spread["mean"] if spread else value
+        study = STUDY.get(key) if key else None
+        low, high = (spread["ci_low"], spread["ci_high"]) if spread else (None, None)
+        inside = None
+        if study is not None and low is not None and np.isfinite(low):
+            inside = bool(low <= study <= high)
+        records.append(
             {
                 "dataset": dataset,
                 "quantity": name,
-                "study": STUDY.get(key) if key else None,
+                "study": study,
                 "this_run": value,
-                "difference": (value - STUDY[key]) if key and value is not None else None,
+                "seeds": spread["seeds"] if spread else None,
+                "ci_low": low,
+                "ci_high": high,
+                "study_inside_interval": inside,
+                "difference": (value - study) if study is not None and value is not None else None,
                 "note": note,
             }
-            for name, key, value, note in rows
-        ]
-    )
+        )
+    table = pd.DataFrame(records)
+    table["seeds"] = table["seeds"].astype("Int64")
     if dataset != "mnist":
         table["note"] = table["note"].where(
             table["note"] != "", f"this run used {dataset}, the study the full MNIST"
@@ -131,32 +339,44 @@ def study_comparison(
 
 
 def stage_costs(bench_paths, dataset: str) -> pd.DataFrame:
-    """One row per job from Snakemake's benchmark files."""
+    """One row per job from Snakemake's benchmark files.
+
+    A job run once per dataset has its rule's name (`benchmarks/<job>.tsv`); a job run
+    per point and seed (`benchmarks/<job>/<point>/seed-<n>.tsv`) names them too.
+    """
     rows = []
-    for path in sorted(map(Path, bench_paths)):
+    for path in map(Path, bench_paths):
+        run = path.parent.name if path.stem.startswith("seed-") else None
+        job = path.parent.parent.name if run else path.stem
         bench = pd.read_csv(path, sep="\t")
         for _, line in bench.iterrows():
             rows.append(
                 {
                     "dataset": dataset,
-                    "job": path.stem,
+                    "job": job,
+                    "point": run,
+                    "seed": int(path.stem.removeprefix("seed-")) if run else None,
                     "wall_seconds": float(line["s"]),
                     "cpu_seconds": float(line["cpu_time"]),
                     "max_rss_mb": float(line["max_rss"]) if line["max_rss"] != "-" else None,
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["dataset", "job", "wall_seconds", "cpu_seconds", "max_rss_mb"]
+    frame = pd.DataFrame(
+        rows,
+        columns=["dataset", "job", "point", "seed", "wall_seconds", "cpu_seconds", "max_rss_mb"],
     )
+    frame["seed"] = frame["seed"].astype("Int64")
+    return frame
 
 
-def collect_datasets(metric_tables) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in sorted(map(str, metric_tables))]
+def collect_datasets(summary_tables) -> pd.DataFrame:
+    """Every dataset's summary over seeds (mean and interval per model and metric)."""
+    frames = [pd.read_parquet(p) for p in sorted(map(str, summary_tables))]
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=METRIC_COLUMNS)
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     return pd.concat(frames, ignore_index=True).sort_values(
-        ["dataset", "stage", "model"], ignore_index=True
+        ["dataset", "stage", "model", "metric"], ignore_index=True
     )
 
 
@@ -175,16 +395,23 @@ def code_hash(root: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def run_log_row(dataset: str, config: dict, root, metrics: pd.DataFrame) -> dict:
+def run_log_row(dataset: str, config: dict, root, summary: pd.DataFrame) -> dict:
+    """One run-log row: hashes, and each model's headline metric (mean and interval)."""
     row = {
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": dataset,
         "config_hash": config_hash(config),
         "code_hash": code_hash(root),
     }
-    for record in metrics.itertuples():
-        value = record.macro_auc if record.model == "nn_numpy" else record.accuracy
-        row[f"{record.model}_{'auc' if record.model == 'nn_numpy' else 'accuracy'}"] = value
+    for record in summary.itertuples():
+        wanted = "macro_auc" if record.model == "nn_numpy" else "accuracy"
+        if record.metric != wanted:
+            continue
+        name = f"{record.model}_{'auc' if wanted == 'macro_auc' else 'accuracy'}"
+        row["seeds"] = record.seeds
+        row[f"{name}_mean"] = record.mean
+        row[f"{name}_ci_low"] = record.ci_low
+        row[f"{name}_ci_high"] = record.ci_high
     return row
 
 
@@ -195,7 +422,9 @@ def append_run_log(path: str | Path, row: dict) -> bool:
     the same config, code and metrics: no new results, no new row.
     """
     path = Path(path)
-    log = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    # Hashes are text: "012345678901" or "1234e5678901" would otherwise be read as numbers.
+    hashes = {"config_hash": str, "code_hash": str}
+    log = pd.read_csv(path, dtype=hashes) if path.exists() else pd.DataFrame()
     if len(log) and "dataset" in log:
         earlier = log[log["dataset"] == row["dataset"]]
         if len(earlier):
@@ -213,5 +442,5 @@ def append_run_log(path: str | Path, row: dict) -> bool:
 
 def _same(logged, value) -> bool:
     if isinstance(value, float):
-        return bool(np.isclose(float(logged), value, rtol=1e-6, atol=0))
+        return bool(np.isclose(float(logged), value, rtol=1e-5, atol=0, equal_nan=True))
     return str(logged) == str(value)

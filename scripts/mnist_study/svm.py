@@ -35,14 +35,15 @@ def make_svc(kernel: str, C: float = 1.0, gamma="scale", degree: int = 2) -> SVC
 def score_on_test(model, X_test, y_test) -> dict:
     """Score a fitted SVM on held-out test data, timing the prediction.
 
-    The AUC uses the continuous decision values, never hard predictions.
+    The AUC uses the continuous decision values (returned as `scores`, one row per
+    test image), never hard predictions.
     """
     start = time.perf_counter()
     scores = model.decision_function(X_test)
     predicted = model.classes_[np.argmax(scores, axis=1)]
     predict_seconds = time.perf_counter() - start
     result = classification_scores(y_test, predicted, scores)
-    result.update(predict_seconds=predict_seconds, test_size=len(y_test))
+    result.update(predict_seconds=predict_seconds, test_size=len(y_test), scores=scores)
     return result
 
 
