@@ -12,7 +12,7 @@ rule download_dataset:
         mem_mb=1000,
         runtime=30,
     params:
-        download=config["data"]["download"],
+        download=canonical(config["data"]["download"]),
     script:
         "../scripts/download_dataset.py"
 
@@ -59,6 +59,6 @@ rule plot_sample_digits:
         mem_mb=1000,
         runtime=5,
     params:
-        samples=config["data"]["samples"],
+        samples=canonical(config["data"]["samples"]),
     script:
         "../scripts/plot_sample_digits.py"

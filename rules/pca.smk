@@ -23,7 +23,7 @@ rule pca_projection:
         mem_mb=3000,
         runtime=10,
     params:
-        settings=config["pca"],
+        settings=canonical(config["pca"]),
     script:
         "../scripts/pca_projection.py"
 
@@ -60,6 +60,6 @@ rule pca_variance:
         mem_mb=3000,
         runtime=10,
     params:
-        settings=config["pca"],
+        settings=canonical(config["pca"]),
     script:
         "../scripts/pca_variance.py"

@@ -9,7 +9,7 @@ from mnist_study import data, figures, metrics
 from mnist_study.datasets import get_spec
 from mnist_study.nn_numpy import NeuralNetwork
 from mnist_study.runtime import limit_threads, seed_everything, setup_logging
-from mnist_study.storage import record_checksum, write_json, write_table
+from mnist_study.storage import write_json, write_table
 
 
 def main(snakemake):
@@ -58,8 +58,7 @@ def main(snakemake):
         micro,
     )
 
-    net.save(snakemake.output.weights)
-    record_checksum(snakemake.output.weights)
+    net.save(snakemake.output.weights)  # and its .sha256
     write_table(pd.DataFrame(history), snakemake.output.history)
     auc_table = pd.DataFrame(
         {

@@ -35,12 +35,15 @@ def main(snakemake):
     )
     seconds = time.perf_counter() - start  # in the log and the benchmark, not in the tables
     log.info(
-        "best: C=%g gamma=%g, CV accuracy %.4f +/- %.4f (%.1f s)",
+        "best: C=%g gamma=%g, CV accuracy %.4f +/- %.4f (%.1f s); %d setting(s) tied: %s (%s)",
         best["C"],
         best["gamma"],
         best["cv_accuracy"],
         best["cv_std"],
         seconds,
+        len(best["tied"]),
+        best["tied"],
+        svm.TIE_BREAK,
     )
     write_table(table, snakemake.output.table)
     write_json(snakemake.output.best, best)
@@ -49,7 +52,13 @@ def main(snakemake):
         settings["C"],
         settings["gamma"],
         (best["C"], best["gamma"]),
-        f"RBF SVM, {settings['folds']}-fold CV accuracy on {len(chosen)} images",
+        f"RBF SVM, {settings['folds']}-fold CV accuracy on {len(chosen)} images"
+        + (
+            f"\nbold: chosen; *: tied with it ({svm.TIE_BREAK})"
+            if len(best["tied"]) > 1
+            else "; bold: the best"
+        ),
+        best["tied"],
     )
     figures.save(fig, snakemake.output.figure)
 

@@ -44,6 +44,12 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
         (["dataset"], "cifar", "config key dataset: 'cifar' is not allowed (allowed: mnist-sample"),
         (["svm", "grid", "C"], [], "config key svm.grid.C: must not be empty"),
         (["svm", "grid", "gamma"], [0.0001, 0.0001, 1], "0.0001] appear(s) more than once"),
+        (["svm", "grid", "C"], [1, 10, 1], "svm.grid.C: values must be distinct, [1] appear"),
+        (["repeats", "seeds"], [0, 1, 0], "repeats.seeds: values must be distinct, [0] appear"),
+        (["repeats", "seeds"], [], "config key repeats.seeds: must not be empty"),
+        (["repeats", "seeds"], [0, -1], "repeats.seeds[1]: -1 is less than the minimum"),
+        # The per-model seeds gave way to repeats.seeds; the message says so.
+        (["mlp", "seed"], 0, "unknown config key 'seed' in mlp; every stochastic model now runs"),
         (["svm", "kernels", "names"], ["linear", "rbff"], "svm.kernels.names[1]: 'rbff'"),
         (["svm", "kernels", "gamma"], "sometimes", "expected 'scale' or 'auto' or a positive"),
         (["svm", "grid", "folds"], 1, "config key svm.grid.folds: 1 is less than the minimum"),

@@ -27,7 +27,10 @@ def test_scale_and_flatten():
     X = data.scale_and_flatten(images)
     assert X.shape == (2, 784) and X.dtype == np.float32
     assert X[0, 0] == 1.0 and X[1, 783] == pytest.approx(0.2)
-    assert X.min() >= 0 and X.max() <= 1
+    # Every grey level k lands on k/255: 0 and 255 at the ends, the rest between.
+    levels = data.scale_and_flatten((np.arange(784) % 256).astype(np.uint8).reshape(1, 28, 28))
+    assert levels.min() == 0.0 and levels.max() == 1.0
+    assert np.array_equal(np.round(levels[0] * 255), np.arange(784) % 256)
     with pytest.raises(TypeError):
         data.scale_and_flatten(images.astype(np.float64))
 

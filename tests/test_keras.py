@@ -119,7 +119,13 @@ def test_feature_maps_shapes():
         ("conv_2", (11, 11, 16)),
         ("pool_2", (5, 5, 16)),
     ]
-    assert all(np.all(m >= 0) for _, m in maps)  # after ReLU and max-pooling
+    # Each pooling map is the 2x2 maximum of the convolution map before it.
+    named = dict(maps)
+    for conv, pool in (("conv_1", "pool_1"), ("conv_2", "pool_2")):
+        c, p = named[conv], named[pool]
+        h, w = p.shape[:2]
+        blocks = c[: 2 * h, : 2 * w].reshape(h, 2, w, 2, -1).max(axis=(1, 3))
+        np.testing.assert_allclose(p, blocks, rtol=1e-6)
 
 
 def test_flops_counts():

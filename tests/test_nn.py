@@ -122,5 +122,19 @@ def test_training_is_exactly_reproducible_and_weights_round_trip(tmp_path):
     assert np.array_equal(loaded.predict_proba(X), a.predict_proba(X))
 
 
+def test_loading_weights_checks_their_recorded_checksum(tmp_path):
+    from mnist_study.storage import TamperedFileError
+
+    net = NeuralNetwork(784, 8, 10, init_scale=0.1, rng=np.random.default_rng(0))
+    path = tmp_path / "w.npz"
+    net.save(path)
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(TamperedFileError, match="refusing to load it"):
+        NeuralNetwork.load(path)
+    (tmp_path / "w.npz.sha256").unlink()
+    with pytest.raises(TamperedFileError, match="no recorded checksum"):
+        NeuralNetwork.load(path)
+
+
 def test_flops_per_epoch():
     assert flops_per_epoch(1, 784, 100, 10) == 2 * (784 * 100 + 1000 + 2000 + 78400)

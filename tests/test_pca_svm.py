@@ -78,7 +78,11 @@ def test_auc_comes_from_continuous_scores_not_hard_predictions():
     with pytest.raises(ValueError, match="shape"):
         macro_auc(y, scores[:, :9])
     result = classification_scores(y, np.argmax(scores, axis=1), scores)
-    assert 0 <= result["accuracy"] <= 1 and np.asarray(result["confusion"]).shape == (10, 10)
+    predicted = np.argmax(scores, axis=1)
+    assert result["accuracy"] == pytest.approx(np.mean(predicted == y))
+    confusion = np.asarray(result["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == len(y)
+    assert np.trace(confusion) == np.sum(predicted == y)
 
 
 def test_grid_search_table_and_best_from_grid():
@@ -96,12 +100,28 @@ def test_grid_search_table_and_best_from_grid():
     assert parallel_best == best
 
 
+def test_grid_search_breaks_a_tie_by_the_smallest_c_then_gamma_and_says_so():
+    X, y = blobs(n_per_class=6)  # well separated: many settings score every fold right
+    C, gamma = [1000, 10, 100], [0.01, 0.001]  # listed out of order on purpose
+    table, best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
+    top = table[table["mean_accuracy"] == table["mean_accuracy"].max()]
+    assert len(top) > 1  # a real tie
+    assert best["tied"] == sorted([c, g] for c, g in zip(top["C"], top["gamma"], strict=True))
+    assert (best["C"], best["gamma"]) == tuple(best["tied"][0])
+    assert (
+        best["C"] == top["C"].min()
+        and best["gamma"] == top.loc[top["C"] == best["C"], "gamma"].min()
+    )
+    assert best["tie_break"] == svm.TIE_BREAK and "smallest C" in best["tie_break"]
+
+
 @pytest.mark.parametrize(
     ("C", "gamma", "message"),
     [
         ([], [0.1], "grid is empty"),
         ([1], [], "grid is empty"),
         ([1], [0.0001, 0.0001, 0.1], "repeats a gamma value"),
+        ([1, 10, 1], [0.1], "repeats a C value"),
     ],
 )
 def test_grid_errors(C, gamma, message):

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -20,6 +21,7 @@ from conftest import ROOT, SNAKEMAKE, config_args, copy_workflow, run_snakemake,
 
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 SEEDS = suite_settings()["repeats"]["seeds"]
+KERAS = ("mlp", "cnn")
 BOOKKEEPING = {
     "metrics_table",
     "metrics_summary",
@@ -105,6 +107,22 @@ def test_nothing_changed_starts_no_job(finished):
     assert planned(finished) == set()
     proc = run_snakemake(finished)
     assert ran(proc) == [] and "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_the_same_values_in_another_key_order_rerun_nothing(finished):
+    from conftest import suite_settings
+
+    def reversed_keys(node):
+        if isinstance(node, dict):
+            return {key: reversed_keys(node[key]) for key in reversed(list(node))}
+        return node
+
+    # One file with every setting, keys in reverse order at every level, and a comment.
+    same = finished / "same-values.yaml"
+    text = yaml.safe_dump(reversed_keys(suite_settings()), sort_keys=False)
+    same.write_text("# the suite's settings, reordered\n" + text)
+    assert list(yaml.safe_load(same.read_text())) != list(suite_settings())
+    assert planned(finished, "--configfile", same.name) == set()
 
 
 def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished):
@@ -247,6 +265,21 @@ def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
 @pytest.mark.parametrize(
     "model", ["svm_final/base/seed-0/model.joblib", "cnn/base/seed-1/model.keras"]
 )
+def test_keras_rules_repeat_their_predictions_in_fresh_processes(finished):
+    """The real training rules, run again in new processes, predict exactly the same."""
+    from mnist_study import data
+
+    targets = [f"results/mnist-sample/{kind}/base/seed-1/predictions.parquet" for kind in KERAS]
+    before = [data.read_predictions(finished / t) for t in targets]
+    proc = run_snakemake(finished, "--forcerun", "train_mlp", "train_cnn", targets=targets)
+    assert sorted(ran(proc)) == ["train_cnn", "train_mlp"]
+    for target, first in zip(targets, before, strict=True):
+        again = data.read_predictions(finished / target)
+        for kind, run in first.items():
+            assert np.array_equal(run["scores"], again[kind]["scores"]), target
+            assert np.array_equal(run["predicted"], again[kind]["predicted"])
+
+
 def test_tampered_model_is_refused(finished, model):
     # Read back by score_final_svm and cnn_feature_maps, which the change reruns.
     model = finished / "results/mnist-sample" / model

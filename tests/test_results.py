@@ -57,7 +57,7 @@ def test_metrics_table_is_tidy():
         metric_row("x", "y", {}, accuracy=1, bogus=2)
 
 
-def test_study_comparison_differences_and_notes():
+def study_inputs():
     variance = pd.DataFrame({"explained_variance_ratio": [0.1, 0.07, 0.05]})
     levels = pd.DataFrame({"variance_level": [0.8, 0.9], "components": [44, 87]})
     best = {"C": 10.0, "gamma": 0.01, "cv_accuracy": 0.9}
@@ -72,25 +72,49 @@ def test_study_comparison_differences_and_notes():
             "fit_seconds": [1.0] * 8,
         }
     )
-    metrics = results.metrics_summary(runs)
-    table = results.study_comparison(variance, levels, best, metrics, "mnist").set_index("quantity")
-    cnn = table.loc["Keras CNN test accuracy"]
-    assert cnn["this_run"] == pytest.approx(0.99) and cnn["seeds"] == 2
-    # Two seeds 0.985 and 0.995: t(0.975, 1) = 12.706, half width 12.706 * 0.00707 / sqrt(2).
-    assert cnn["ci_low"] == pytest.approx(0.99 - 12.706 * 0.005, abs=1e-4)
-    assert bool(cnn["study_inside_interval"]) is True
-    # Both MLP seeds at 0.97: no spread, and the study's 0.98 outside the interval.
-    assert table.loc["Keras MLP test accuracy", "study_inside_interval"] == False  # noqa: E712
+    return variance, levels, best, results.metrics_summary(runs)
+
+
+def test_study_comparison_on_full_mnist_compares_only_like_with_like():
+    summary = study_inputs()[3]
+    table = results.study_comparison(*study_inputs(), "mnist").set_index("quantity")
     assert table.loc["PCA explained variance, components 1+2", "this_run"] == pytest.approx(0.17)
     assert table.loc["PCA explained variance, components 1+2", "difference"] == pytest.approx(
         0.17 - 0.168
     )
-    assert table.loc["PCA components for 80% of variance", "this_run"] == 44
-    assert table.loc["Keras CNN test accuracy", "difference"] == pytest.approx(0.99 - 0.9859)
+    at_80 = table.loc["PCA components for 80% of variance"]
+    assert at_80["this_run"] == 44 and at_80["note"].endswith("the full MNIST needs 44")
+    cnn = table.loc["Keras CNN test accuracy"]
+    assert cnn["this_run"] == pytest.approx(0.99) and cnn["seeds"] == 2
+    assert cnn["difference"] == pytest.approx(0.99 - 0.9859)
+    # Two seeds 0.985 and 0.995: t(0.975, 1) = 12.706, half width 12.706 * 0.00707 / sqrt(2).
+    assert cnn["ci_low"] == pytest.approx(0.99 - 12.706 * 0.005, abs=1e-4)
+    assert bool(cnn["study_inside_interval"]) is True
+    # Every model row's value is the summary's mean, the model the row names.
+    for quantity, model, metric in (
+        ("numpy network macro AUC", "nn_numpy", "macro_auc"),
+        ("Keras MLP test accuracy", "mlp", "accuracy"),
+        ("Keras CNN test accuracy", "cnn", "accuracy"),
+        ("SVM RBF (C=1) accuracy", "svm_rbf", "accuracy"),
+    ):
+        mean = summary.set_index(["model", "metric"]).loc[(model, metric), "mean"]
+        assert table.loc[quantity, "this_run"] == pytest.approx(mean), quantity
+    # The study's MLP figure was a training accuracy: kept for reference, never subtracted.
+    mlp = table.loc["Keras MLP test accuracy"]
+    assert mlp["study"] == 0.98 and "training accuracy" in mlp["study_measured"]
+    assert pd.isna(mlp["difference"]) and pd.isna(mlp["study_inside_interval"])
+    assert "training accuracy" in mlp["note"]
     unlike = table.loc["SVM RBF (C=1) accuracy"]
     assert pd.isna(unlike["study"]) and "own training subset" in unlike["note"]
-    other = results.study_comparison(variance, levels, best, metrics, "fashion-mnist")
-    assert other["note"].str.len().gt(0).all()
+
+
+def test_study_comparison_on_another_dataset_reports_no_difference():
+    table = results.study_comparison(*study_inputs(), "fashion-mnist").set_index("quantity")
+    assert table["difference"].isna().all()
+    assert table["study_inside_interval"].isna().all()
+    assert table["study"].notna().sum() == 10  # every study figure kept for reference
+    assert table["note"].str.contains("not compared").all()
+    assert not table["note"].str.contains("44").any()  # no MNIST-only claim
 
 
 def test_stage_costs_reads_benchmark_files(tmp_path):
@@ -173,6 +197,7 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
     comparison = pd.read_csv(tables / "study_comparison.csv")
     assert len(comparison) == 11 and comparison["this_run"].notna().all()
+    assert comparison["difference"].isna().all()  # the sample is not the study's full MNIST
 
 
 def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
@@ -193,9 +218,18 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
         "accuracy", "macro_auc", "fit_seconds"
     }  # fmt: skip
     study = pd.read_csv(tables / "study_comparison.csv").set_index("quantity")
-    mlp = summary[(summary["model"] == "mlp") & (summary["metric"] == "accuracy")].iloc[0]
-    assert study.loc["Keras MLP test accuracy", "this_run"] == pytest.approx(mlp["mean"])
-    assert study.loc["Keras MLP test accuracy", "ci_high"] == pytest.approx(mlp["ci_high"])
+    by_metric = summary.set_index(["model", "metric"])
+    for quantity, model, metric in (
+        ("numpy network macro AUC", "nn_numpy", "macro_auc"),
+        ("Keras MLP test accuracy", "mlp", "accuracy"),
+        ("Keras CNN test accuracy", "cnn", "accuracy"),
+        ("SVM RBF (C=1) accuracy", "svm_rbf", "accuracy"),
+    ):
+        row = by_metric.loc[(model, metric)]
+        assert study.loc[quantity, "this_run"] == pytest.approx(row["mean"]), quantity
+        assert study.loc[quantity, "ci_low"] == pytest.approx(row["ci_low"]), quantity
+        assert study.loc[quantity, "ci_high"] == pytest.approx(row["ci_high"]), quantity
+    mlp = by_metric.loc[("mlp", "accuracy")]
     headline = pd.read_csv(tables / "headline.csv")
     assert headline["model"].tolist() == MODELS
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
@@ -312,3 +346,35 @@ def test_table_rules_do_not_import_scikit_learn():
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_model_comparison_orders_each_pair_and_says_what_the_data_support():
+    rng = np.random.default_rng(3)
+    n, seeds = 2000, [0, 1, 2]
+    good = {s: rng.random(n) < 0.95 for s in seeds}
+    twin = {s: good[s].copy() for s in seeds}
+    for s in seeds:  # as accurate: five images lost, five others won
+        right, wrong = np.flatnonzero(good[s]), np.flatnonzero(~good[s])
+        twin[s][rng.choice(right, 5, replace=False)] = False
+        twin[s][rng.choice(wrong, 5, replace=False)] = True
+    weak = {s: rng.random(n) < 0.80 for s in seeds}
+    table, by_seed = results.model_comparison({"weak": weak, "good": good, "twin": twin}, "toy")
+    pairs = table.set_index(["model_a", "model_b"])
+    # A is always the more accurate of the two, whatever order the models came in.
+    assert ("good", "weak") in pairs.index and ("twin", "weak") in pairs.index
+    strong = pairs.loc[("good", "weak")]
+    assert strong["difference"] == pytest.approx(
+        np.mean([good[s].mean() - weak[s].mean() for s in seeds])
+    )
+    assert strong["ci_low"] > 0.1 and strong["a_better_seeds"] == 3
+    assert strong["significant_seeds"] == 3 and strong["verdict"].endswith(": supported")
+    both = table["model_a"].isin(["good", "twin"]) & table["model_b"].isin(["good", "twin"])
+    close = table[both].iloc[0]
+    assert close["ci_low"] < 0 < close["ci_high"] and close["significant_seeds"] == 0
+    assert "no difference the data support" in close["verdict"]
+    assert close["verdict"].startswith(f"{close['model_a']} vs {close['model_b']}")
+    # Holm across the three pairs of each seed.
+    for _seed, group in by_seed.groupby("seed"):
+        assert group["mcnemar_p_holm"].tolist() == pytest.approx(
+            stats.holm(group["mcnemar_p"].to_numpy()).tolist()
+        )

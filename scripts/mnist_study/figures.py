@@ -168,18 +168,25 @@ def decision_boundaries(panels, Z: np.ndarray, y: np.ndarray, class_names, title
     return fig
 
 
-def grid_heatmap(scores: np.ndarray, C_values, gamma_values, best, title: str) -> plt.Figure:
-    """Mean cross-validated accuracy over C (rows) x gamma (columns)."""
+def grid_heatmap(
+    scores: np.ndarray, C_values, gamma_values, best, title: str, tied=()
+) -> plt.Figure:
+    """Mean cross-validated accuracy over C (rows) x gamma (columns).
+
+    The chosen setting `best` is bold; the others in `tied` (tied for the best) carry a *.
+    """
+    tied = {tuple(map(float, t)) for t in tied} - {tuple(map(float, best))}
     fig, ax = plt.subplots(figsize=(1.1 * len(gamma_values) + 3, 0.6 * len(C_values) + 2.5))
     image = ax.imshow(scores, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(gamma_values)), [f"{g:g}" for g in gamma_values])
     ax.set_yticks(range(len(C_values)), [f"{c:g}" for c in C_values])
     for (i, j), value in np.ndenumerate(scores):
-        weight = "bold" if (C_values[i], gamma_values[j]) == best else "normal"
+        setting = (float(C_values[i]), float(gamma_values[j]))
+        weight = "bold" if setting == tuple(map(float, best)) else "normal"
         ax.text(
             j,
             i,
-            f"{value:.3f}",
+            f"{value:.3f}" + ("*" if setting in tied else ""),
             ha="center",
             va="center",
             fontsize=8,

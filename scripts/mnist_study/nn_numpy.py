@@ -130,14 +130,20 @@ class NeuralNetwork:
                 on_epoch(epoch, record["loss"], seconds)
         return history
 
-    def save(self, path: str | Path) -> None:
-        from .storage import atomic_path
+    def save(self, path: str | Path) -> str:
+        """Write the weights as `.npz` (no pickle), atomically; record and return the sha256."""
+        from .storage import atomic_path, record_checksum
 
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, W1=self.W1, b1=self.b1, W2=self.W2, b2=self.b2)
+        return record_checksum(path)
 
     @classmethod
     def load(cls, path: str | Path) -> NeuralNetwork:
+        """Weights saved by `save`, after checking them against their recorded `.sha256`."""
+        from .storage import verify_checksum
+
+        verify_checksum(path)
         with np.load(path, allow_pickle=False) as arrays:
             net = cls.__new__(cls)
             for name in ("W1", "b1", "W2", "b2"):

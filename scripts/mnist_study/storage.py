@@ -1,10 +1,17 @@
 """Writing files so that nothing half-written ever sits under a final name.
 
 Every output of the pipeline goes through `atomic_path`: the data is written
-to a temporary file in the same directory and renamed into place only once it
-is complete, so a crash, a full disk or a kill leaves either the old file or
-no file, never a truncated one. Models also get a `.sha256` file beside them,
-checked before they are loaded.
+to a temporary file in the same directory, flushed to the disk (fsync), and
+renamed into place only once it is complete; the directory is flushed after the
+rename too, so a crash, a full disk, a kill or a power cut leaves either the old
+file or no file, never an empty or truncated one under the final name.
+
+Models also get a `.sha256` file beside them, checked before they are loaded. The
+model is renamed into place first and its checksum written last: a crash between
+the two leaves a model without a `.sha256` (Snakemake removes a job's old outputs
+before it runs it), which every load refuses ("no recorded checksum"), and
+Snakemake marks the job incomplete so the next run redoes it. A checksum can never
+vouch for a model that was not completely written.
 """
 
 from __future__ import annotations
@@ -37,9 +44,20 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
+        _fsync(tmp_path)
         os.replace(tmp_path, final)
+        _fsync(final.parent)  # the rename itself, recorded in the directory
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a directory's) data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(path: str | Path, text: str) -> None:

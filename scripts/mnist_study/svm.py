@@ -95,8 +95,17 @@ def decision_regions(names, settings, X: np.ndarray, y: np.ndarray, resolution: 
     return Z, panels
 
 
+# Among settings tied for the best mean CV accuracy (scikit-learn's rank 1), the one
+# chosen: the strongest regularisation, then the smoothest kernel.
+TIE_BREAK = "smallest C, then smallest gamma, among the settings tied at rank 1"
+
+
 def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int):
-    """Cross-validated accuracy of the RBF kernel over every (C, gamma)."""
+    """Cross-validated accuracy of the RBF kernel over every (C, gamma).
+
+    The best settings say which settings tied for the best mean accuracy (`tied`) and
+    how the tie was broken (`TIE_BREAK`).
+    """
     if not C_values or not gamma_values:
         raise ValueError("the SVM grid is empty: give at least one C and one gamma")
     for name, values in (("C", C_values), ("gamma", gamma_values)):
@@ -132,7 +141,8 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
             "rank": cv["rank_test_score"],
         }
     ).sort_values(["C", "gamma"], ignore_index=True)
-    best = table.sort_values(["rank", "C", "gamma"]).iloc[0]
+    tied = table[table["rank"] == 1].sort_values(["C", "gamma"])
+    best = tied.iloc[0]
     best_settings = {
         "C": float(best["C"]),
         "gamma": float(best["gamma"]),
@@ -140,6 +150,8 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
         "cv_std": float(best["std_accuracy"]),
         "folds": folds,
         "subset": len(y),
+        "tied": [[float(c), float(g)] for c, g in zip(tied["C"], tied["gamma"], strict=True)],
+        "tie_break": TIE_BREAK,
     }
     return table, best_settings
 
