@@ -24,16 +24,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def merge(base: dict, over: dict) -> dict:
-    """`over` merged into `base` key by key, as Snakemake merges config files."""
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
@@ -51,11 +41,12 @@ def main() -> None:
         timings[name] = now - clock
         clock = now
 
+    from mnist_study.config import merge_configs
     from mnist_study.keras_models import configure_backend
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for extra in args.configfile:
-        merge(config, yaml.safe_load(extra.read_text()))
+        merge_configs(config, yaml.safe_load(extra.read_text()))
     seeds = config["repeats"]["seeds"]
     configure_backend(args.threads, config.get("keras_backend", "tensorflow"))
     import pandas as pd

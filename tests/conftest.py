@@ -17,6 +17,16 @@ from mnist_study.idx import encode_idx
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# The rules that run once per seed of repeats.seeds.
+PER_SEED_RULES = [
+    "compare_svm_kernels",
+    "train_final_svm",
+    "score_final_svm",
+    "train_nn_numpy",
+    "train_mlp",
+    "train_cnn",
+    "cnn_feature_maps",
+]
 # The suite's settings (the default seeds, shorter training), copied beside config.yaml.
 TEST_CONFIG = ROOT / "tests" / "test-config.yaml"
 
@@ -30,16 +40,10 @@ def suite_settings() -> dict:
     """config.yaml with the test config merged over it, as the suite's runs see it."""
     import yaml
 
-    def merge(base, over):
-        for key, value in over.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = value
-        return base
+    from mnist_study.config import merge_configs
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    return merge(config, yaml.safe_load(TEST_CONFIG.read_text()))
+    return merge_configs(config, yaml.safe_load(TEST_CONFIG.read_text()))
 
 
 def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed: int = 0):

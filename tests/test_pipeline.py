@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_snakemake, suite_settings
+from conftest import PER_SEED_RULES, run_snakemake, suite_settings
 from mnist_study import data
 from mnist_study.storage import sha256_file
 
@@ -70,15 +70,6 @@ def test_summary_and_sample_figure(pipeline_run):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
-PER_SEED_RULES = [
-    "compare_svm_kernels",
-    "train_final_svm",
-    "score_final_svm",
-    "train_nn_numpy",
-    "train_mlp",
-    "train_cnn",
-    "cnn_feature_maps",
-]
 ONCE_RULES = [
     "prepare_data",
     "plot_sample_digits",

@@ -17,7 +17,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, SNAKEMAKE, config_args, copy_workflow, run_snakemake, suite_settings
+from conftest import (
+    PER_SEED_RULES,
+    ROOT,
+    SNAKEMAKE,
+    config_args,
+    copy_workflow,
+    run_snakemake,
+    suite_settings,
+)
 
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 SEEDS = suite_settings()["repeats"]["seeds"]
@@ -31,16 +39,7 @@ BOOKKEEPING = {
     "collect_datasets",
     "all",
 }
-# The rules that run once per seed.
-PER_SEED = {
-    "compare_svm_kernels",
-    "train_final_svm",
-    "score_final_svm",
-    "train_nn_numpy",
-    "train_mlp",
-    "train_cnn",
-    "cnn_feature_maps",
-}
+PER_SEED = set(PER_SEED_RULES)
 DETERMINISTIC = [
     "data/train.parquet",
     "data/test.parquet",
@@ -110,8 +109,6 @@ def test_nothing_changed_starts_no_job(finished):
 
 
 def test_the_same_values_in_another_key_order_rerun_nothing(finished):
-    from conftest import suite_settings
-
     def reversed_keys(node):
         if isinstance(node, dict):
             return {key: reversed_keys(node[key]) for key in reversed(list(node))}

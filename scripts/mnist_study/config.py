@@ -106,6 +106,16 @@ def _combination_errors(config: dict) -> list[str]:
     return errors
 
 
+def merge_configs(base: dict, over: dict) -> dict:
+    """`over` merged into `base` key by key (in place), as Snakemake merges config files."""
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_configs(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def check_config(config: dict, schema_path: str | Path) -> None:
     """Raise ConfigError listing every problem in `config`; return quietly if none."""
     errors = config_errors(config, load_schema(schema_path))
