@@ -259,9 +259,6 @@ def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
     assert after["test_loss"] == pytest.approx(before["test_loss"], rel=1e-6)
 
 
-@pytest.mark.parametrize(
-    "model", ["svm_final/base/seed-0/model.joblib", "cnn/base/seed-1/model.keras"]
-)
 def test_keras_rules_repeat_their_predictions_in_fresh_processes(finished):
     """The real training rules, run again in new processes, predict exactly the same."""
     from mnist_study import data
@@ -277,6 +274,9 @@ def test_keras_rules_repeat_their_predictions_in_fresh_processes(finished):
             assert np.array_equal(run["predicted"], again[kind]["predicted"])
 
 
+@pytest.mark.parametrize(
+    "model", ["svm_final/base/seed-0/model.joblib", "cnn/base/seed-1/model.keras"]
+)
 def test_tampered_model_is_refused(finished, model):
     # Read back by score_final_svm and cnn_feature_maps, which the change reruns.
     model = finished / "results/mnist-sample" / model
