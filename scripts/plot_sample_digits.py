@@ -6,7 +6,7 @@ from mnist_study.runtime import seed_everything, setup_logging
 
 
 def main(snakemake):
-    setup_logging(snakemake.log[0])
+    log = setup_logging(snakemake.log[0])
     settings = snakemake.params.samples
     train = data.read_split(snakemake.input.train)
     rng = seed_everything(settings["seed"])
@@ -19,6 +19,7 @@ def main(snakemake):
         title=f"{spec.name}: {len(chosen)} random training images",
     )
     figures.save(fig, snakemake.output.figure)
+    log.info("drew %d random training images (seed %d)", len(chosen), settings["seed"])
 
 
 if "snakemake" in globals():

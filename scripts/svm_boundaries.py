@@ -6,7 +6,7 @@ from mnist_study.runtime import limit_threads, setup_logging
 
 
 def main(snakemake):
-    setup_logging(snakemake.log[0])
+    log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.threads)
     kernels = snakemake.params.kernels
     settings = snakemake.params.settings
@@ -16,6 +16,8 @@ def main(snakemake):
     Z, panels = svm.decision_regions(
         kernels["names"], kernels, train.X[chosen], train.y[chosen], settings["resolution"], seed
     )
+    for name, *_grid in panels:
+        log.info("%s, on 2 PCA components of %d training images", name, len(chosen))
     spec = get_spec(snakemake.wildcards.dataset)
     fig = figures.decision_boundaries(
         panels,
