@@ -1,8 +1,10 @@
+import ast
 import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import strip_wildcard_constraints
 from snakemake.utils import validate
 
 PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
@@ -56,12 +58,39 @@ wildcard_constraints:
     components="2|3",
 
 
-def code(*modules):
-    """The package modules a rule's script imports: editing one reruns the rule.
+def package_modules(path, seen=None):
+    """The modules of mnist_study that the file at `path` imports, followed through the package.
+
+    Read from the code itself (every import, including those inside functions), so a rule's
+    inputs cannot drift from what its script really uses.
+    """
+    seen = set() if seen is None else seen
+    found = {"__init__"}
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("mnist_study.")]
+            found |= {"__init__"} if any(a.name == "mnist_study" for a in node.names) else set()
+        elif isinstance(node, ast.ImportFrom):
+            inside = node.level > 0 or (node.module or "").split(".")[0] == "mnist_study"
+            if not inside:
+                continue
+            source = (node.module or "").removeprefix("mnist_study").lstrip(".")
+            names = [source.split(".")[0]] if source else [a.name for a in node.names]
+        for name in names:
+            if (PACKAGE / f"{name}.py").exists() and name not in seen:
+                seen.add(name)
+                found |= {name} | package_modules(PACKAGE / f"{name}.py", seen)
+    return found
+
+
+def code(script):
+    """The package modules that `scripts/<script>` imports: editing one reruns the rule.
 
     Relative to the working directory, so a copied or moved run keeps its history.
     """
-    return [os.path.relpath(PACKAGE / f"{m}.py") for m in ("__init__", *modules)]
+    modules = sorted(package_modules(Path(workflow.basedir) / "scripts" / script))
+    return [os.path.relpath(PACKAGE / f"{m}.py") for m in modules]
 
 
 def half_the_cores(wildcards):
@@ -179,25 +208,8 @@ def all_targets(dataset):
     ]
 
 
-# Rules whose benchmark files feed the stage-costs table: run once per dataset, or
-# once per point and seed.
-BENCHMARKED = [
-    "prepare_data",
-    "pca_projection_2",
-    "pca_projection_3",
-    "pca_variance",
-    "plot_svm_boundaries",
-    "svm_grid_search",
-]
-BENCHMARKED_PER_RUN = [
-    "compare_svm_kernels",
-    "train_final_svm",
-    "score_final_svm",
-    "train_nn_numpy",
-    "train_mlp",
-    "train_cnn",
-    "cnn_feature_maps",
-]
+# Wildcard values a benchmark path may hold besides the dataset.
+BENCHMARK_WILDCARDS = {"components": [2, 3], "point": POINTS, "seed": SEEDS}
 
 
 def model_metric_files(wildcards):
@@ -209,10 +221,12 @@ def model_prediction_files(wildcards):
 
 
 def benchmark_files(wildcards):
-    d = f"results/{wildcards.dataset}/benchmarks"
-    return [f"{d}/{job}.tsv" for job in BENCHMARKED] + [
-        f"{d}/{job}/{point}/seed-{seed}.tsv"
-        for job in BENCHMARKED_PER_RUN
-        for point in POINTS
-        for seed in SEEDS
-    ]
+    """Every benchmark file of the dataset, from each rule that declares a benchmark."""
+    files = []
+    for each in workflow.rules:
+        if each.benchmark is None:
+            continue
+        pattern = strip_wildcard_constraints(str(each.benchmark))
+        if "{dataset}" in pattern:
+            files += expand(pattern, dataset=wildcards.dataset, **BENCHMARK_WILDCARDS)
+    return sorted(set(files))

@@ -1,6 +1,6 @@
 rule download_dataset:
     input:
-        code=code("datasets", "storage", "runtime"),
+        code=code("download_dataset.py"),
     output:
         "results/{dataset}/raw/{file}",
     log:
@@ -20,7 +20,7 @@ rule download_dataset:
 rule prepare_data:
     input:
         raw=raw_files,
-        code=code("idx", "datasets", "data", "storage", "runtime"),
+        code=code("prepare_data.py"),
     output:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
@@ -42,7 +42,7 @@ rule prepare_data:
 rule plot_sample_digits:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("data", "figures", "runtime"),
+        code=code("plot_sample_digits.py"),
     output:
         figure=report(
             "results/{dataset}/data/sample_digits.png",

@@ -2,16 +2,7 @@ rule train_mlp:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code(
-            "data",
-            "keras_models",
-            "jax_loop",
-            "metrics",
-            "figures",
-            "datasets",
-            "storage",
-            "runtime",
-        ),
+        code=code("keras_train.py"),
     output:
         model=f"{run_dir('mlp')}/model.keras",
         checksum=f"{run_dir('mlp')}/model.keras.sha256",
@@ -60,16 +51,7 @@ rule train_cnn:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code(
-            "data",
-            "keras_models",
-            "jax_loop",
-            "metrics",
-            "figures",
-            "datasets",
-            "storage",
-            "runtime",
-        ),
+        code=code("keras_train.py"),
     output:
         model=f"{run_dir('cnn')}/model.keras",
         checksum=f"{run_dir('cnn')}/model.keras.sha256",
@@ -116,7 +98,7 @@ rule cnn_feature_maps:
         train="results/{dataset}/data/train.parquet",
         model=f"{run_dir('cnn')}/model.keras",
         checksum=f"{run_dir('cnn')}/model.keras.sha256",
-        code=code("data", "keras_models", "figures", "datasets", "storage", "runtime"),
+        code=code("cnn_feature_maps.py"),
     output:
         figure=report(
             f"{run_dir('cnn')}/feature_maps.png",

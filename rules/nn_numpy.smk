@@ -2,7 +2,7 @@ rule train_nn_numpy:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("data", "nn_numpy", "metrics", "figures", "datasets", "storage", "runtime"),
+        code=code("nn_numpy_train.py"),
     output:
         weights=f"{run_dir('nn_numpy')}/weights.npz",
         checksum=f"{run_dir('nn_numpy')}/weights.npz.sha256",

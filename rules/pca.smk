@@ -1,7 +1,7 @@
 rule pca_projection:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("data", "pca", "figures", "datasets", "storage", "runtime"),
+        code=code("pca_projection.py"),
     output:
         table="results/{dataset}/pca/pca{components}_variance.csv",
         figure=report(
@@ -31,7 +31,7 @@ rule pca_projection:
 rule pca_variance:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("data", "pca", "figures", "storage", "runtime"),
+        code=code("pca_variance.py"),
     output:
         variance_csv="results/{dataset}/pca/explained_variance.csv",
         variance_parquet="results/{dataset}/pca/explained_variance.parquet",

@@ -1,7 +1,7 @@
 rule metrics_table:
     input:
         metrics=model_metric_files,
-        code=code("results", "stats", "metrics", "storage", "runtime"),
+        code=code("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/metrics.csv",
@@ -28,7 +28,7 @@ rule metrics_table:
 rule metrics_summary:
     input:
         metrics="results/{dataset}/tables/metrics.parquet",
-        code=code("results", "stats", "metrics", "figures", "storage", "runtime"),
+        code=code("results_tables.py"),
     output:
         tables=multiext("results/{dataset}/tables/metrics_summary", ".csv", ".parquet", ".md"),
         headline="results/{dataset}/tables/headline.csv",
@@ -55,7 +55,7 @@ rule metrics_summary:
 rule model_comparison:
     input:
         predictions=model_prediction_files,
-        code=code("results", "stats", "data", "metrics", "figures", "storage", "runtime"),
+        code=code("results_tables.py"),
     output:
         tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),
         by_seed="results/{dataset}/tables/model_comparison_by_seed.csv",
@@ -85,7 +85,7 @@ rule study_comparison:
         levels="results/{dataset}/pca/components_for_variance.csv",
         grid_best="results/{dataset}/svm/grid_best.json",
         summary="results/{dataset}/tables/metrics_summary.parquet",
-        code=code("results", "stats", "metrics", "storage", "runtime"),
+        code=code("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/study_comparison.csv",
@@ -111,7 +111,7 @@ rule study_comparison:
 rule stage_costs:
     input:
         benchmarks=benchmark_files,
-        code=code("results", "stats", "metrics", "storage", "runtime"),
+        code=code("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/stage_costs.csv",
@@ -139,7 +139,7 @@ rule collect_datasets:
         # Only this run's dataset: the script reads the tables of the other datasets
         # as they are, so running one dataset never reruns another.
         table=f"results/{DATASET}/tables/metrics_summary.parquet",
-        code=code("results", "stats", "metrics", "storage", "runtime"),
+        code=code("collect_runs.py"),
     output:
         "results/tables/metrics_by_dataset.csv",
         "results/tables/metrics_by_dataset.md",

@@ -2,7 +2,7 @@ rule compare_svm_kernels:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("data", "svm", "metrics", "storage", "runtime"),
+        code=code("svm_kernels.py"),
     output:
         table=report(
             f"{run_dir('svm_kernels')}/kernels.csv",
@@ -34,7 +34,7 @@ rule compare_svm_kernels:
 rule plot_svm_boundaries:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
+        code=code("svm_boundaries.py"),
     output:
         figure=report(
             "results/{dataset}/svm/decision_boundaries.png",
@@ -64,7 +64,7 @@ rule plot_svm_boundaries:
 rule svm_grid_search:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("data", "svm", "figures", "metrics", "storage", "runtime"),
+        code=code("svm_grid_search.py"),
     output:
         table="results/{dataset}/svm/grid_search.csv",
         best="results/{dataset}/svm/grid_best.json",
@@ -97,7 +97,7 @@ rule train_final_svm:
     input:
         train="results/{dataset}/data/train.parquet",
         best="results/{dataset}/svm/grid_best.json",
-        code=code("data", "svm", "metrics", "storage", "runtime"),
+        code=code("svm_train_final.py"),
     output:
         model=f"{run_dir('svm_final')}/model.joblib",
         checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
@@ -125,7 +125,7 @@ rule score_final_svm:
         model=f"{run_dir('svm_final')}/model.joblib",
         checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
         info=f"{run_dir('svm_final')}/model.json",
-        code=code("data", "svm", "figures", "metrics", "datasets", "storage", "runtime"),
+        code=code("svm_score_final.py"),
     output:
         metrics=f"{run_dir('svm_final')}/metrics.json",
         scores=f"{run_dir('svm_final')}/scores.json",
@@ -153,7 +153,7 @@ rule score_final_svm:
 
 rule svm_kernel_trick:
     input:
-        code=code("kernel_trick", "figures", "storage", "runtime"),
+        code=code("svm_kernel_trick.py"),
     output:
         margins=report(
             "results/kernel_trick/margins.png",
