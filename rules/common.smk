@@ -24,15 +24,9 @@ DATASET = config["dataset"]
 SEEDS = config["repeats"]["seeds"]
 # A run is (dataset, model, point, seed): `base` is the model's own config section.
 POINTS = ["base"]
-# The stochastic models, each trained once per seed, and the models each one's
-# metrics and predictions hold (the kernels job scores every kernel it fits).
-RUN_MODELS = {
-    "svm_kernels": [f"svm_{kernel}" for kernel in config["svm"]["kernels"]["names"]],
-    "svm_final": ["svm_final"],
-    "nn_numpy": ["nn_numpy"],
-    "mlp": ["mlp"],
-    "cnn": ["cnn"],
-}
+# The stochastic models, each trained once per seed, each its own folder of runs (the
+# kernels' folder holds the runs of every kernel).
+RUN_MODELS = ["svm_kernels", "svm_final", "nn_numpy", "mlp", "cnn"]
 # Most threads a rule asks for (grid search, numpy network, Keras); on a cluster,
 # set-threads in the profile sets them.
 MAX_THREADS = 8
@@ -70,7 +64,6 @@ def package_modules(path, seen=None):
         names = []
         if isinstance(node, ast.Import):
             names = [a.name.split(".")[1] for a in node.names if a.name.startswith("mnist_study.")]
-            found |= {"__init__"} if any(a.name == "mnist_study" for a in node.names) else set()
         elif isinstance(node, ast.ImportFrom):
             inside = node.level > 0 or (node.module or "").split(".")[0] == "mnist_study"
             if not inside:
@@ -161,13 +154,12 @@ def seed_of(wildcards):
     return int(wildcards.seed)
 
 
-def run_files(model, name, dataset=None, seeds=None):
+def run_files(model, name, dataset):
     """`name` in the folder of every run of `model`: one per point and seed."""
-    dataset = dataset or "{dataset}"
     return [
         f"results/{dataset}/{model}/{point}/seed-{seed}/{name}"
         for point in POINTS
-        for seed in seeds or SEEDS
+        for seed in SEEDS
     ]
 
 
@@ -212,12 +204,13 @@ def all_targets(dataset):
 BENCHMARK_WILDCARDS = {"components": [2, 3], "point": POINTS, "seed": SEEDS}
 
 
-def model_metric_files(wildcards):
-    return [f for m in RUN_MODELS for f in run_files(m, "metrics.json", wildcards.dataset)]
+def every_run(name):
+    """Input function: `name` in the folder of every run of every stochastic model."""
 
+    def files(wildcards):
+        return [f for m in RUN_MODELS for f in run_files(m, name, wildcards.dataset)]
 
-def model_prediction_files(wildcards):
-    return [f for m in RUN_MODELS for f in run_files(m, "predictions.parquet", wildcards.dataset)]
+    return files
 
 
 def benchmark_files(wildcards):

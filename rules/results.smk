@@ -1,6 +1,6 @@
 rule metrics_table:
     input:
-        metrics=model_metric_files,
+        metrics=every_run("metrics.json"),
         code=code("results_tables.py"),
     output:
         report(
@@ -54,7 +54,7 @@ rule metrics_summary:
 
 rule model_comparison:
     input:
-        predictions=model_prediction_files,
+        predictions=every_run("predictions.parquet"),
         code=code("results_tables.py"),
     output:
         tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),

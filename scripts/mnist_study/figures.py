@@ -344,11 +344,12 @@ def accuracy_over_seeds(runs, summary, title: str) -> plt.Figure:
         if np.isfinite(low):
             ax.plot([low, high], [y - 0.25, y - 0.25], color="black", lw=2)
         ax.plot(mean, y - 0.25, "D", color="black", ms=6)
-    ax.set_yticks(range(len(summary)), [row[0] for row in summary])
-    ax.invert_yaxis()
-    ax.set_xlabel("test accuracy (points: one seed each; diamond and bar: mean, 95% interval)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
+    _label_rows(
+        ax,
+        [row[0] for row in summary],
+        "test accuracy (points: one seed each; diamond and bar: mean, 95% interval)",
+        title,
+    )
     return fig
 
 
@@ -365,9 +366,19 @@ def paired_differences(pairs, title: str) -> plt.Figure:
         ax.plot([low, high], [i, i], color=color, lw=2)
         ax.plot(difference, i, "o", color=color, ms=5)
     ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(range(len(pairs)), [row[0] for row in pairs])
+    _label_rows(
+        ax,
+        [row[0] for row in pairs],
+        "accuracy difference A - B (95% paired bootstrap over test images)",
+        title,
+    )
+    return fig
+
+
+def _label_rows(ax, labels, xlabel: str, title: str) -> None:
+    """One labelled row per item, the first at the top, with a grid along the values."""
+    ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
-    ax.set_xlabel("accuracy difference A - B (95% paired bootstrap over test images)")
+    ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    return fig
