@@ -138,10 +138,10 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
     # its training and prediction (Python start, imports, reading data, saving, figures).
     runs = pd.read_parquet(tables / "metrics.parquet").set_index(["model", "seed"])
     overhead = {}
-    for job, model in (("train_mlp", "mlp"), ("train_cnn", "cnn"), ("cnn_feature_maps", None)):
+    for job, model in (("train_mlp", "mlp"), ("train_cnn", "cnn")):
         rows = costs[costs["job"] == job]
         work = [
-            runs.loc[(model, int(seed)), ["fit_seconds", "predict_seconds"]].sum() if model else 0.0
+            runs.loc[(model, int(seed)), ["fit_seconds", "predict_seconds"]].sum()
             for seed in rows["seed"]
         ]
         overhead[job] = float((rows["wall_seconds"].to_numpy() - work).sum())

@@ -136,7 +136,8 @@ def model_section(model):
     if model == "svm_final":
         return config["svm"]["final"]
     if model == "cnn":
-        # the feature-map image only changes the drawing, not the training
+        # the feature-map image is not a training setting: train_cnn takes it as a
+        # param of its own, so metrics and tables do not list it
         return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}
     return config[model]
 

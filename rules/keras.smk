@@ -72,6 +72,16 @@ rule train_cnn:
         ),
         metrics=f"{run_dir('cnn')}/metrics.json",
         predictions=f"{run_dir('cnn')}/predictions.parquet",
+        # Drawn here, from the model in memory: a job of its own that only loaded the
+        # model and drew would start TensorFlow again for a second's work (10 s a seed).
+        feature_maps=report(
+            f"{run_dir('cnn')}/feature_maps.png",
+            caption="../report/feature_maps.rst",
+            category="6. Keras CNN",
+            subcategory="runs",
+            labels={"figure": "feature maps", "seed": "{seed}"},
+        ),
+        feature_map_arrays=f"{run_dir('cnn')}/feature_maps.npz",
     log:
         run_log("train_cnn"),
     benchmark:
@@ -89,38 +99,6 @@ rule train_cnn:
         settings=settings_for("cnn"),
         seed=seed_of,
         backend=config["keras_backend"],
+        feature_map_image=config["cnn"]["feature_map_image"],
     script:
         "../scripts/keras_train.py"
-
-
-rule cnn_feature_maps:
-    input:
-        train="results/{dataset}/data/train.parquet",
-        model=f"{run_dir('cnn')}/model.keras",
-        checksum=f"{run_dir('cnn')}/model.keras.sha256",
-        code=code("cnn_feature_maps.py"),
-    output:
-        figure=report(
-            f"{run_dir('cnn')}/feature_maps.png",
-            caption="../report/feature_maps.rst",
-            category="6. Keras CNN",
-            subcategory="runs",
-            labels={"figure": "feature maps", "seed": "{seed}"},
-        ),
-        arrays=f"{run_dir('cnn')}/feature_maps.npz",
-    log:
-        run_log("cnn_feature_maps"),
-    benchmark:
-        run_bench("cnn_feature_maps")
-    conda:
-        "../envs/keras.yaml"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=10,
-    params:
-        image=config["cnn"]["feature_map_image"],
-        seed=seed_of,
-        backend=config["keras_backend"],
-    script:
-        "../scripts/cnn_feature_maps.py"

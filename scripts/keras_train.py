@@ -1,5 +1,10 @@
-"""Rules train_mlp and train_cnn: one seed's run of a Keras model, saved and scored."""
+"""Rules train_mlp and train_cnn: one seed's run of a Keras model, saved and scored.
 
+The CNN's job also draws the feature maps of one training image from the model it
+has just trained.
+"""
+
+import numpy as np
 import pandas as pd
 
 from mnist_study import data, figures, metrics
@@ -20,6 +25,13 @@ def main(snakemake):
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
+    if kind == "cnn":  # before the training, so that a bad index costs nothing
+        image = snakemake.params.feature_map_image
+        if image >= len(train):
+            raise ValueError(
+                f"cnn.feature_map_image is {image}, but the training set has {len(train)} "
+                f"images: give an index from 0 to {len(train) - 1}"
+            )
     run = keras_models.fit_and_predict(kind, settings, seed, train.X, train.y, test.X)
     model, probabilities = run["model"], run["probabilities"]
     scores, row = metrics.score_probabilities(
@@ -69,6 +81,24 @@ def main(snakemake):
         ),
         snakemake.output.confusion,
     )
+    if kind == "cnn":
+        draw_feature_maps(model, train, image, spec, seed, snakemake.output, log)
+
+
+def draw_feature_maps(model, train, index, spec, seed, output, log):
+    """Activations of each conv and pooling layer for training image `index`."""
+    from mnist_study import keras_models
+
+    maps = keras_models.feature_maps(model, train.X[index])
+    for name, activations in maps:
+        log.info("feature maps of %s: %s", name, activations.shape)
+    with atomic_path(output.feature_map_arrays) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, image=train.X[index].reshape(28, 28), **dict(maps))
+    title = (
+        f"CNN (seed {seed}) feature maps of training image {index} "
+        f"({spec.classes[int(train.y[index])]})"
+    )
+    figures.save(figures.feature_maps(train.X[index], maps, title), output.feature_maps)
 
 
 if "snakemake" in globals():

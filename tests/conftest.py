@@ -25,7 +25,6 @@ PER_SEED_RULES = [
     "train_nn_numpy",
     "train_mlp",
     "train_cnn",
-    "cnn_feature_maps",
 ]
 # The suite's settings (the default seeds, shorter training), copied beside config.yaml.
 TEST_CONFIG = ROOT / "tests" / "test-config.yaml"

@@ -377,3 +377,23 @@ def test_jax_and_torch_keep_to_the_threads_they_are_given(backend):
     if both < 1.5:
         pytest.skip(f"two threads used {both:.2f} CPUs: the machine is too busy to tell")
     assert cpu_per_second(1) < 1.3
+
+
+def test_the_cnn_jobs_feature_maps_are_those_of_its_saved_model(pipeline_run):
+    """train_cnn draws the maps from the model in memory; the saved file gives the same."""
+    from conftest import suite_settings
+    from mnist_study import data
+
+    workdir, _ = pipeline_run
+    settings = suite_settings()
+    seed = settings["repeats"]["seeds"][-1]
+    index = settings["cnn"]["feature_map_image"]
+    run = workdir / f"results/mnist-sample/cnn/base/seed-{seed}"
+    train = data.read_split(workdir / "results/mnist-sample/data/train.parquet")
+    model = keras.saving.load_model(run / "model.keras")
+    with np.load(run / "feature_maps.npz", allow_pickle=False) as saved:
+        assert np.array_equal(saved["image"], train.X[index].reshape(28, 28))
+        maps = keras_models.feature_maps(model, train.X[index])
+        assert [name for name, _ in maps] == ["conv_1", "pool_1", "conv_2", "pool_2"]
+        for name, activations in maps:
+            assert np.allclose(saved[name], activations, atol=1e-6), name

@@ -192,7 +192,7 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     markdown = (tables / "metrics.md").read_text()
     assert markdown.count("\n") == len(table) + 2
     costs = pd.read_csv(tables / "stage_costs.csv")
-    assert {"train_mlp", "svm_grid_search", "prepare_data", "cnn_feature_maps"} <= set(costs["job"])
+    assert {"train_mlp", "svm_grid_search", "prepare_data", "train_cnn"} <= set(costs["job"])
     assert sorted(costs.loc[costs["job"] == "train_cnn", "seed"]) == SEEDS
     assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
     comparison = pd.read_csv(tables / "study_comparison.csv")

@@ -53,7 +53,6 @@ SLURM_RULES = {
     "train_nn_numpy",
     "train_mlp",
     "train_cnn",
-    "cnn_feature_maps",
 }
 
 
@@ -95,9 +94,9 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-8000:]
 
     # Every job except the local bookkeeping rules ran under SLURM and completed: one
-    # per seed for the 7 per-seed rules, and 8 more (pca_projection for 2 and for 3).
+    # per seed for the 6 per-seed rules, and 8 more (pca_projection for 2 and for 3).
     jobs = cluster.completed_jobs()
-    assert len(jobs) == 7 * len(SLURM_SEEDS) + 8, jobs
+    assert len(jobs) == 6 * len(SLURM_SEEDS) + 8, jobs
     assert all(job["JobState"] == "COMPLETED" for job in jobs), jobs
     logs = workdir / ".snakemake/slurm_logs"
     assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == SLURM_RULES
