@@ -35,6 +35,7 @@ include: "rules/svm.smk"
 include: "rules/nn_numpy.smk"
 include: "rules/keras.smk"
 include: "rules/results.smk"
+include: "rules/sweeps.smk"
 
 
 # Quick bookkeeping that is not worth a cluster job.
@@ -46,6 +47,8 @@ localrules:
     study_comparison,
     stage_costs,
     collect_datasets,
+    sweep_table,
+    collect_sweeps,
 
 
 rule all:

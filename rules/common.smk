@@ -1,5 +1,6 @@
 import ast
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -9,21 +10,27 @@ from snakemake.utils import validate
 
 PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
 sys.path.insert(0, str(PACKAGE.parent))
-from mnist_study.config import ConfigError, check_config  # noqa: E402
+from mnist_study import sweeps as sweep_plans  # noqa: E402
+from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.datasets import DATASETS as DATASET_SPECS  # noqa: E402
 from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
 
-# One readable line per problem first; then snakemake's validate fills in defaults.
+# One readable line per problem first; then snakemake's validate fills in defaults,
+# and the sweeps are checked against the settings they vary (defaults included).
+SCHEMA = workflow.source_path("schemas/config.schema.yaml")
 try:
-    check_config(config, workflow.source_path("schemas/config.schema.yaml"))
+    check_config(config, SCHEMA)
+    validate(config, schema="schemas/config.schema.yaml", set_default=True)
+    SWEEPS = sweep_plans.plan(config, load_schema(SCHEMA))
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
-validate(config, schema="schemas/config.schema.yaml", set_default=True)
 
 DATASET = config["dataset"]
 SEEDS = config["repeats"]["seeds"]
-# A run is (dataset, model, point, seed): `base` is the model's own config section.
-POINTS = ["base"]
+# A run is (dataset, model, point, seed): `base` is the model's own config section, the
+# other points are those of the sweeps ({model: {point: settings}}).
+MODEL_POINTS = sweep_plans.model_points(SWEEPS, config)
+POINTS = sorted({point for points in MODEL_POINTS.values() for point in points})
 # The stochastic models, each trained once per seed, each its own folder of runs (the
 # kernels' folder holds the runs of every kernel).
 RUN_MODELS = ["svm_kernels", "svm_final", "nn_numpy", "mlp", "cnn"]
@@ -46,7 +53,8 @@ DATASETS = list(DATASET_SPECS)
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
-    point="|".join(POINTS),
+    point="|".join(map(re.escape, POINTS)),
+    sweep="|".join(SWEEPS) or "(?!)",
     seed=r"\d+",
     file="|".join(f.replace(".", r"\.") for f in DATASET_FILES),
     components="2|3",
@@ -129,24 +137,23 @@ def canonical(value):
     return value
 
 
-def model_section(model):
-    """The config section that holds a stochastic model's settings."""
-    if model == "svm_kernels":
-        return config["svm"]["kernels"]
-    if model == "svm_final":
-        return config["svm"]["final"]
-    if model == "cnn":
-        # the feature-map image is not a training setting: train_cnn takes it as a
-        # param of its own, so metrics and tables do not list it
-        return {k: v for k, v in config["cnn"].items() if k != "feature_map_image"}
-    return config[model]
-
-
 def settings_for(model):
-    """params: the settings of `model` at the job's point, canonical."""
+    """params: the settings of `model` at the job's point (`base` or a sweep's), canonical.
+
+    The CNN's feature-map image is not among them: train_cnn takes it as a param of its
+    own, so the metrics and tables do not list it and sweeps cannot vary it.
+    """
 
     def settings(wildcards):
-        return canonical(model_section(model))
+        if model == "svm_kernels":
+            return canonical(config["svm"]["kernels"])
+        points = MODEL_POINTS[model]
+        if wildcards.point not in points:
+            raise WorkflowError(
+                f"{model} has no point {wildcards.point!r} in this config "
+                f"(its points: {', '.join(points)})"
+            )
+        return canonical(points[wildcards.point])
 
     return settings
 
@@ -155,13 +162,9 @@ def seed_of(wildcards):
     return int(wildcards.seed)
 
 
-def run_files(model, name, dataset):
-    """`name` in the folder of every run of `model`: one per point and seed."""
-    return [
-        f"results/{dataset}/{model}/{point}/seed-{seed}/{name}"
-        for point in POINTS
-        for seed in SEEDS
-    ]
+def run_files(model, name, dataset, point="base"):
+    """`name` in the folder of every seed's run of `model` at `point`."""
+    return [f"results/{dataset}/{model}/{point}/seed-{seed}/{name}" for seed in SEEDS]
 
 
 def raw_files(wildcards):
@@ -198,11 +201,38 @@ def all_targets(dataset):
         f"{tables}/study_comparison.csv",
         f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",
+        *sweep_targets(dataset),
     ]
 
 
+def sweep_targets(dataset):
+    """Each sweep's table and figure, and the collection across datasets (if any sweep)."""
+    files = [f"results/{dataset}/sweeps/{name}.{ext}" for name in SWEEPS for ext in ("csv", "png")]
+    return [*files, "results/tables/sweeps_by_dataset.csv"] if SWEEPS else []
+
+
+def sweep_runs(name):
+    """Input function: `name` in the folder of every point and seed of the job's sweep."""
+
+    def files(wildcards):
+        sweep = SWEEPS[wildcards.sweep]
+        return [
+            f
+            for point, _ in sweep.points
+            for f in run_files(sweep.model, name, wildcards.dataset, point)
+        ]
+
+    return files
+
+
+def sweep_params(wildcards):
+    """The sweep as plain data: its model, settings and points (names and values)."""
+    return SWEEPS[wildcards.sweep].as_params()
+
+
 # Wildcard values a benchmark path may hold besides the dataset.
-BENCHMARK_WILDCARDS = {"components": [2, 3], "point": POINTS, "seed": SEEDS}
+# (The stage costs are those of the study's own runs; a sweep's table has its points'.)
+BENCHMARK_WILDCARDS = {"components": [2, 3], "point": ["base"], "seed": SEEDS}
 
 
 def every_run(name):

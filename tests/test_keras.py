@@ -390,10 +390,31 @@ def test_the_cnn_jobs_feature_maps_are_those_of_its_saved_model(pipeline_run):
     index = settings["cnn"]["feature_map_image"]
     run = workdir / f"results/mnist-sample/cnn/base/seed-{seed}"
     train = data.read_split(workdir / "results/mnist-sample/data/train.parquet")
-    model = keras.saving.load_model(run / "model.keras")
+    model = keras_models.load(run / "model.keras")
     with np.load(run / "feature_maps.npz", allow_pickle=False) as saved:
         assert np.array_equal(saved["image"], train.X[index].reshape(28, 28))
         maps = keras_models.feature_maps(model, train.X[index])
         assert [name for name, _ in maps] == ["conv_1", "pool_1", "conv_2", "pool_2"]
         for name, activations in maps:
             assert np.allclose(saved[name], activations, atol=1e-6), name
+
+
+def test_load_checks_the_checksum_and_refuses_code(tmp_path):
+    from mnist_study.storage import TamperedFileError, record_checksum
+
+    model = keras_models.build_mlp(hidden=(8,))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    record_checksum(path)
+    assert keras_models.load(path).count_params() == model.count_params()
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(TamperedFileError):
+        keras_models.load(path)
+    # A model whose file holds a Python function (a Lambda layer) is refused in safe mode.
+    inputs = keras.Input((4,))
+    lambda_model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    code_path = tmp_path / "lambda.keras"
+    lambda_model.save(code_path)
+    record_checksum(code_path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        keras_models.load(code_path)

@@ -70,7 +70,11 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
     local_dir, _ = pipeline_run
     workdir = copy_workflow(tmp_path / "slurm-run")
     seeds = workdir / "seeds.yaml"
-    seeds.write_text(f"repeats:\n  seeds: {SLURM_SEEDS}\n")
+    # and a sweep of two points of the numpy network: each point and seed its own job
+    seeds.write_text(
+        f"repeats:\n  seeds: {SLURM_SEEDS}\n"
+        "sweeps:\n  width: {model: nn_numpy, vary: {hidden: [20, 40]}}\n"
+    )
     # The local run (--cores 2) gives each multi-core rule half the cores: the same
     # here, so that the Keras models train with the same thread count on both.
     threads = "1"
@@ -94,9 +98,10 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-8000:]
 
     # Every job except the local bookkeeping rules ran under SLURM and completed: one
-    # per seed for the 6 per-seed rules, and 8 more (pca_projection for 2 and for 3).
+    # per seed for the 6 per-seed rules, one per sweep point and seed, and 8 more
+    # (pca_projection for 2 and for 3).
     jobs = cluster.completed_jobs()
-    assert len(jobs) == 6 * len(SLURM_SEEDS) + 8, jobs
+    assert len(jobs) == 6 * len(SLURM_SEEDS) + 2 * len(SLURM_SEEDS) + 8, jobs
     assert all(job["JobState"] == "COMPLETED" for job in jobs), jobs
     logs = workdir / ".snakemake/slurm_logs"
     assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == SLURM_RULES
@@ -113,3 +118,6 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
     assert slurm_metrics["seed"].tolist() == local_metrics["seed"].tolist()
     # Keras on a different thread count may round differently; the documented tolerance.
     assert (slurm_metrics["accuracy"] - local_metrics["accuracy"]).abs().max() <= 0.01
+    sweep = pd.read_csv(workdir / "results/mnist-sample/sweeps/width_summary.csv")
+    assert sweep["point"].tolist() == ["hidden~20", "hidden~40"]
+    assert (sweep["seeds"] == len(SLURM_SEEDS)).all()

@@ -88,10 +88,10 @@ def _one_of_hint(schema: dict) -> str:
 def config_errors(config: dict, schema: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e) for e in errors] + _combination_errors(config)
+    return [_describe(e) for e in errors] + combination_errors(config)
 
 
-def _combination_errors(config: dict) -> list[str]:
+def combination_errors(config: dict) -> list[str]:
     """Settings that are each allowed but not together."""
     errors = []
     backend = config.get("keras_backend", "tensorflow")

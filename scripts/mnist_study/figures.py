@@ -382,3 +382,104 @@ def _label_rows(ax, labels, xlabel: str, title: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+
+
+def _numeric(values) -> bool:
+    return all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
+
+
+def _spans_decades(values) -> bool:
+    """Positive numbers whose largest is at least 50 times the smallest: a log axis."""
+    values = [float(v) for v in values]
+    return _numeric(values) and min(values) > 0 and max(values) / min(values) >= 50
+
+
+def sweep(runs, summary, settings, title: str) -> plt.Figure:
+    """Test accuracy against the varied setting (mean and 95% interval, every seed a dot),
+    or, for a sweep over two settings, a heatmap of the mean with its interval.
+
+    `runs` and `summary` are the tables of `results.sweep_tables`; settings given only
+    one value are named in the title instead of taking an axis.
+    """
+    varied = [key for key in settings if summary[key].astype(str).nunique() > 1]
+    fixed = [key for key in settings if key not in varied]
+    if fixed:
+        title += "\n" + ", ".join(f"{key} = {summary[key].iloc[0]}" for key in fixed)
+    if len(varied) == 2:
+        return _sweep_heatmap(summary, varied, title)
+    key = varied[0] if varied else settings[0]
+    values = list(summary[key])
+    numeric = _numeric(values)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if numeric:
+        position = {str(v): float(v) for v in values}
+    else:  # booleans, names, lists: one slot each, in the sweep's order
+        position = {str(v): float(i) for i, v in enumerate(values)}
+        ax.set_xticks(range(len(values)), [str(v) for v in values])
+    x = np.array([position[str(v)] for v in values])
+    if (summary["seeds"] == 1).all():
+        # One seed: no interval over seeds; the bars are each run's test-set interval.
+        source, label = runs.drop_duplicates("point"), "one seed, 95% test-set interval"
+        low = source["accuracy"].to_numpy() - source["accuracy_ci_low"].to_numpy()
+        high = source["accuracy_ci_high"].to_numpy() - source["accuracy"].to_numpy()
+    else:
+        label = "mean and 95% interval over seeds"
+        low = (summary["accuracy_mean"] - summary["accuracy_ci_low"]).fillna(0).to_numpy()
+        high = (summary["accuracy_ci_high"] - summary["accuracy_mean"]).fillna(0).to_numpy()
+    ax.errorbar(
+        x,
+        summary["accuracy_mean"],
+        yerr=np.vstack([low, high]),
+        fmt="D-",
+        color="black",
+        capsize=4,
+        label=label,
+    )
+    ax.plot(
+        [position[str(v)] for v in runs[key]],
+        runs["accuracy"],
+        "o",
+        color="tab:blue",
+        alpha=0.5,
+        ms=5,
+        label="one seed",
+    )
+    if numeric and _spans_decades(values):
+        ax.set_xscale("log")
+    if numeric:
+        ax.set_xticks(x, [str(v) for v in values])
+        ax.minorticks_off()
+    ax.set_xlabel(key)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def _sweep_heatmap(summary, varied, title: str) -> plt.Figure:
+    rows, columns = varied
+    row_values = list(dict.fromkeys(summary[rows].astype(str)))
+    column_values = list(dict.fromkeys(summary[columns].astype(str)))
+    grid = np.full((len(row_values), len(column_values)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.6 * len(column_values) + 2.5, 0.9 * len(row_values) + 2))
+    for record in summary.itertuples(index=False):
+        record = record._asdict()
+        i = row_values.index(str(record[rows]))
+        j = column_values.index(str(record[columns]))
+        grid[i, j] = record["accuracy_mean"]
+        text = f"{record['accuracy_mean']:.4f}"
+        if np.isfinite(record["accuracy_ci_low"]):
+            text += f"\n({record['accuracy_ci_low']:.4f}-{record['accuracy_ci_high']:.4f})"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    image = ax.imshow(grid, cmap="viridis", alpha=0.8, aspect="auto")
+    fig.colorbar(image, ax=ax, label="mean test accuracy over seeds")
+    ax.set_xticks(range(len(column_values)), column_values)
+    ax.set_yticks(range(len(row_values)), row_values)
+    ax.set_xlabel(columns)
+    ax.set_ylabel(rows)
+    ax.set_title(title + "\n(cell: mean, and 95% interval over seeds)")
+    return fig

@@ -305,6 +305,20 @@ def fit_and_predict(kind: str, settings: dict, seed: int, X, y, X_test, **compil
     }
 
 
+def load(path):
+    """A saved model.keras, after checking its recorded sha256, in Keras's safe mode.
+
+    Safe mode refuses a file whose config holds Python code (a `Lambda` layer's
+    function), so loading runs none; the checksum refuses a file changed since its run.
+    """
+    import keras
+
+    from .storage import verify_checksum
+
+    verify_checksum(path)
+    return keras.saving.load_model(path, safe_mode=True)
+
+
 def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """Activations of each convolution and pooling layer for one 28x28 image."""
     import keras

@@ -1,0 +1,51 @@
+rule sweep_table:
+    input:
+        metrics=sweep_runs("metrics.json"),
+        code=code("sweep_table.py"),
+    output:
+        runs=multiext("results/{dataset}/sweeps/{sweep}", ".csv", ".parquet"),
+        summary=multiext("results/{dataset}/sweeps/{sweep}_summary", ".csv", ".parquet"),
+        markdown="results/{dataset}/sweeps/{sweep}.md",
+        figure=report(
+            "results/{dataset}/sweeps/{sweep}.png",
+            caption="../report/sweep.rst",
+            category="8. Sweeps",
+            labels={"sweep": "{sweep}"},
+        ),
+    log:
+        log_path("sweeps/{sweep}"),
+    conda:
+        "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        sweep=sweep_params,
+        seeds=SEEDS,
+    script:
+        "../scripts/sweep_table.py"
+
+
+rule collect_sweeps:
+    input:
+        # This run's sweeps only; the other datasets' tables are read as they are.
+        tables=expand(
+            "results/{dataset}/sweeps/{sweep}_summary.parquet", dataset=DATASET, sweep=SWEEPS
+        ),
+        code=code("collect_sweeps.py"),
+    output:
+        "results/tables/sweeps_by_dataset.csv",
+        "results/tables/sweeps_by_dataset.md",
+    log:
+        "results/logs/collect_sweeps.log",
+    conda:
+        "../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        tables="results/*/sweeps/*_summary.parquet",
+    script:
+        "../scripts/collect_sweeps.py"

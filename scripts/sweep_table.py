@@ -1,0 +1,40 @@
+"""Rule sweep_table: one sweep's runs and their summary per point, a table and a figure."""
+
+from mnist_study import figures, results
+from mnist_study.runtime import setup_logging
+from mnist_study.storage import atomic_path, write_table
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    sweep = snakemake.params.sweep
+    dataset = snakemake.wildcards.dataset
+    runs, summary = results.sweep_tables(
+        snakemake.input.metrics, sweep, snakemake.params.seeds, dataset
+    )
+    for path in snakemake.output.runs:
+        write_table(runs, path)
+    for path in snakemake.output.summary:
+        write_table(summary, path)
+    with atomic_path(snakemake.output.markdown) as tmp:
+        tmp.write_text(results.sweep_markdown(runs, summary, sweep))
+    for row in summary.itertuples():
+        log.info(
+            "%s: accuracy %.4f (95%% interval %.4f-%.4f) over %d seeds, fit %.1f s",
+            row.point,
+            row.accuracy_mean,
+            row.accuracy_ci_low,
+            row.accuracy_ci_high,
+            row.seeds,
+            row.fit_seconds_mean,
+        )
+    title = (
+        f"{dataset}: sweep {sweep['name']}, {sweep['model']} over {', '.join(sweep['settings'])} "
+        f"({len(snakemake.params.seeds)} seed{'s' if len(snakemake.params.seeds) > 1 else ''} "
+        "a point)"
+    )
+    figures.save(figures.sweep(runs, summary, sweep["settings"], title), snakemake.output.figure)
+
+
+if "snakemake" in globals():
+    main(globals()["snakemake"])
