@@ -26,14 +26,23 @@ def test_shipped_config_is_valid():
 
 
 def test_every_schema_key_has_a_default_and_objects_are_closed():
+    maps = []
+
     def walk(node, where):
         if node.get("type") == "object":
-            assert node.get("additionalProperties") is False, where
+            entries = node.get("additionalProperties")
+            if isinstance(entries, dict):  # named entries (the sweeps): each one closed
+                maps.append(where)
+                walk(entries, f"{where}.<name>")
+                return
+            assert entries is False, where
+            required = node.get("required", [])
             for name, sub in node.get("properties", {}).items():
-                assert "default" in sub, f"{where}.{name} has no default"
+                assert "default" in sub or name in required, f"{where}.{name} has no default"
                 walk(sub, f"{where}.{name}")
 
     walk(SCHEMA, "config")
+    assert maps == ["config.sweeps", "config.sweeps.<name>.vary"]
 
 
 @pytest.mark.parametrize(
