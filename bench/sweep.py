@@ -93,7 +93,10 @@ def main() -> None:
             job = by_key.get((fields.get("point"), int(fields.get("seed", -1))))
             if job is not None:
                 job["end"] = end
-        spans = [(j["end"] - j["wall_s"], j["end"]) for j in jobs if "end" in j]
+        # The log's finish times are whole seconds: a job is taken to start a second
+        # later than its end less its own time, so that a next job starting in the
+        # second the last one ended is not counted as running beside it.
+        spans = [(j["end"] - j["wall_s"] + 1, j["end"]) for j in jobs if "end" in j]
         summary = pd.read_csv(workdir / dataset / "sweeps" / "mlp_width_summary.csv")
     job_seconds = sum(j["wall_s"] for j in jobs)
     best = job_seconds / args.cores
