@@ -68,12 +68,11 @@ def lever_options(name: str) -> dict:
 
 def load_arrays(directory: Path, cache: Path) -> None:
     from mnist_study import data, idx
+    from mnist_study.datasets import DatasetSpec
 
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images, labels = idx.read_split(
-            directory / f"{prefix}-images-idx3-ubyte.gz",
-            directory / f"{prefix}-labels-idx1-ubyte.gz",
-        )
+    spec = DatasetSpec(name="bench", description="", gz_sha256={})  # MNIST's file names
+    for split in ("train", "test"):
+        images, labels = idx.read_split(*spec.split_paths(directory, split))
         np.save(cache / f"{split}_X.npy", data.scale_and_flatten(images))
         np.save(cache / f"{split}_y.npy", labels)
 

@@ -63,11 +63,8 @@ def main() -> None:
     lap("imports")
 
     splits = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        paths = [
-            args.directory / f"{prefix}-{kind}"
-            for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")
-        ]
+    for split in ("train", "test"):
+        paths = spec.split_paths(args.directory, split)
         for path in paths:
             verify_file(path, spec)
         images, labels = idx.read_split(*paths)

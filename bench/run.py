@@ -34,12 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
-BUNDLED = ROOT / "scripts" / "mnist_study" / "bundled" / "mnist-sample"
 WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from mnist_study.datasets import bundled_dir  # noqa: E402
 from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
+
+BUNDLED = bundled_dir("mnist-sample")
 
 
 def timed(command, cwd) -> float:

@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-BUNDLED = ROOT / "scripts" / "mnist_study" / "bundled" / "mnist-sample"
+from mnist_study.datasets import bundled_dir  # noqa: E402
+
+BUNDLED = bundled_dir("mnist-sample")
 GOALS = {"mlp": 0.95, "cnn": 0.94}
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.io import strip_wildcard_constraints
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
 sys.path.insert(0, str(PACKAGE.parent))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
-from mnist_study.datasets import DATASETS as DATASET_SPECS  # noqa: E402
+from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
 from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
@@ -22,10 +23,17 @@ try:
     check_config(config, SCHEMA)
     validate(config, schema="schemas/config.schema.yaml", set_default=True)
     SWEEPS = sweep_plans.plan(config, load_schema(SCHEMA))
-except ConfigError as err:
+    # The built-in datasets and the config's own (`datasets:`), by name.
+    DATASET_SPECS = all_specs(config["datasets"])
+except (ConfigError, DatasetError) as err:
     raise WorkflowError(str(err)) from None
 
 DATASET = config["dataset"]
+if not DATASET_SPECS[DATASET].verify:
+    logger.warning(
+        f"dataset {DATASET}: verify: false, so its files are used without checking their "
+        "checksums; the Parquet files record verified: false"
+    )
 SEEDS = config["repeats"]["seeds"]
 # A run is (dataset, model, point, seed): `base` is the model's own config section, the
 # other points are those of the sweeps ({model: {point: settings}}).
@@ -39,24 +47,17 @@ RUN_MODELS = ["svm_kernels", "svm_final", "nn_numpy", "mlp", "cnn"]
 MAX_THREADS = 8
 
 
-DATASET_FILES = [
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-]
-BUNDLED = PACKAGE / "bundled"
-
-
 DATASETS = list(DATASET_SPECS)
+# Every dataset's four file names (MNIST's, unless a user dataset names its own).
+DATASET_FILES = sorted({name for spec in DATASET_SPECS.values() for name in spec.files.values()})
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(map(re.escape, DATASETS)),
     point="|".join(map(re.escape, POINTS)),
     sweep="|".join(SWEEPS) or "(?!)",
     seed=r"\d+",
-    file="|".join(f.replace(".", r"\.") for f in DATASET_FILES),
+    file="|".join(map(re.escape, DATASET_FILES)),
     components="2|3",
 
 
@@ -169,12 +170,20 @@ def run_files(model, name, dataset, point="base"):
 
 def raw_files(wildcards):
     """Where the four IDX files of a dataset come from."""
+    spec = DATASET_SPECS[wildcards.dataset]
+    names = list(spec.files.values())
     if config["dataset_dir"] and wildcards.dataset == DATASET:
         directory = Path(config["dataset_dir"]).expanduser()
-        return [str(directory / f) for f in DATASET_FILES]
-    if wildcards.dataset == "mnist-sample":
-        return [os.path.relpath(BUNDLED / wildcards.dataset / f) for f in DATASET_FILES]
-    return [f"results/{wildcards.dataset}/raw/{f}" for f in DATASET_FILES]
+        return [str(directory / f) for f in names]
+    if spec.bundled:
+        return [os.path.relpath(bundled_dir(spec.name) / f) for f in names]
+    return [f"results/{wildcards.dataset}/raw/{f}" for f in names]
+
+
+def dataset_params(wildcards):
+    """params: the dataset's spec as plain data (names, classes, checksums), so that a
+    rule drawing class names or checking files reruns when its entry changes."""
+    return DATASET_SPECS[wildcards.dataset].as_params()
 
 
 def all_targets(dataset):

@@ -12,6 +12,7 @@ rule download_dataset:
         mem_mb=1000,
         runtime=30,
     params:
+        dataset=dataset_params,
         download=canonical(config["data"]["download"]),
     script:
         "../scripts/download_dataset.py"
@@ -35,6 +36,8 @@ rule prepare_data:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dataset=dataset_params,
     script:
         "../scripts/prepare_data.py"
 
@@ -59,6 +62,7 @@ rule plot_sample_digits:
         mem_mb=1000,
         runtime=5,
     params:
+        dataset=dataset_params,
         samples=canonical(config["data"]["samples"]),
     script:
         "../scripts/plot_sample_digits.py"

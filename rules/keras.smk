@@ -39,6 +39,7 @@ rule train_mlp:
         runtime=60,
         gpu=1,
     params:
+        dataset=dataset_params,
         kind="mlp",
         settings=settings_for("mlp"),
         seed=seed_of,
@@ -95,6 +96,7 @@ rule train_cnn:
         runtime=60,
         gpu=1,
     params:
+        dataset=dataset_params,
         kind="cnn",
         settings=settings_for("cnn"),
         seed=seed_of,

@@ -28,6 +28,7 @@ rule train_nn_numpy:
         mem_mb=3000,
         runtime=20,
     params:
+        dataset=dataset_params,
         settings=settings_for("nn_numpy"),
         seed=seed_of,
     script:

@@ -23,6 +23,7 @@ rule pca_projection:
         mem_mb=3000,
         runtime=10,
     params:
+        dataset=dataset_params,
         settings=canonical(config["pca"]),
     script:
         "../scripts/pca_projection.py"

@@ -54,6 +54,7 @@ rule plot_svm_boundaries:
         mem_mb=2000,
         runtime=15,
     params:
+        dataset=dataset_params,
         kernels=canonical(config["svm"]["kernels"]),
         settings=canonical(config["svm"]["boundaries"]),
         seed=config["svm"]["boundaries"]["seed"],
@@ -99,8 +100,8 @@ rule train_final_svm:
         best="results/{dataset}/svm/grid_best.json",
         code=code("svm_train_final.py"),
     output:
-        model=f"{run_dir('svm_final')}/model.joblib",
-        checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
+        model=f"{run_dir('svm_final')}/model.skops",
+        checksum=f"{run_dir('svm_final')}/model.skops.sha256",
         info=f"{run_dir('svm_final')}/model.json",
     log:
         run_log("train_final_svm"),
@@ -122,8 +123,8 @@ rule train_final_svm:
 rule score_final_svm:
     input:
         test="results/{dataset}/data/test.parquet",
-        model=f"{run_dir('svm_final')}/model.joblib",
-        checksum=f"{run_dir('svm_final')}/model.joblib.sha256",
+        model=f"{run_dir('svm_final')}/model.skops",
+        checksum=f"{run_dir('svm_final')}/model.skops.sha256",
         info=f"{run_dir('svm_final')}/model.json",
         code=code("svm_score_final.py"),
     output:
@@ -147,6 +148,8 @@ rule score_final_svm:
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        dataset=dataset_params,
     script:
         "../scripts/svm_score_final.py"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mnist_study
 from mnist_study import results
-from mnist_study.runtime import setup_logging
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table
 
 
@@ -30,5 +30,4 @@ def main(snakemake):
     )
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -8,7 +8,7 @@ import glob
 from pathlib import Path
 
 from mnist_study import results
-from mnist_study.runtime import setup_logging
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table
 
 
@@ -29,5 +29,4 @@ def main(snakemake):
     )
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from mnist_study.datasets import download_file, get_spec
-from mnist_study.runtime import setup_logging
+from mnist_study.datasets import DatasetSpec, download_file
+from mnist_study.runtime import run_rule, setup_logging
 
 
 def main(snakemake):
     setup_logging(snakemake.log[0])
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     settings = snakemake.params.download
     download_file(
         Path(snakemake.output[0]).name,
@@ -19,5 +19,4 @@ def main(snakemake):
     )
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from mnist_study import data, figures, metrics
-from mnist_study.datasets import get_spec
+from mnist_study.datasets import DatasetSpec
 from mnist_study.keras_models import configure_backend
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import atomic_path, record_checksum, write_json, write_table
 
 
@@ -32,7 +32,10 @@ def main(snakemake):
                 f"cnn.feature_map_image is {image}, but the training set has {len(train)} "
                 f"images: give an index from 0 to {len(train) - 1}"
             )
-    run = keras_models.fit_and_predict(kind, settings, seed, train.X, train.y, test.X)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    run = keras_models.fit_and_predict(
+        kind, settings, seed, train.X, train.y, test.X, classes=spec.n_classes
+    )
     model, probabilities = run["model"], run["probabilities"]
     scores, row = metrics.score_probabilities(
         kind,
@@ -65,9 +68,8 @@ def main(snakemake):
     write_table(history_table, snakemake.output.history)
     write_json(snakemake.output.metrics, [row])
     data.write_predictions(snakemake.output.predictions, kind, test.y, probabilities)
-    spec = get_spec(snakemake.wildcards.dataset)
     if kind == "mlp":
-        label = "MLP 784-" + "-".join(map(str, settings["hidden"])) + "-10"
+        label = f"MLP 784-{'-'.join(map(str, settings['hidden']))}-{spec.n_classes}"
     else:
         label = "LeNet-5-like CNN"
     label += f", seed {seed}"
@@ -101,5 +103,4 @@ def draw_feature_maps(model, train, index, spec, seed, output, log):
     figures.save(figures.feature_maps(train.X[index], maps, title), output.feature_maps)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

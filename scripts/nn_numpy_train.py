@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from mnist_study import data, figures, metrics
-from mnist_study.datasets import get_spec
+from mnist_study.datasets import DatasetSpec
 from mnist_study.nn_numpy import NeuralNetwork
-from mnist_study.runtime import limit_threads, seed_everything, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, seed_everything, setup_logging
 from mnist_study.storage import write_json, write_table
 
 
@@ -20,10 +20,13 @@ def main(snakemake):
     rng = seed_everything(seed)
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
-    net = NeuralNetwork(784, settings["hidden"], 10, settings["init_scale"], rng)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    classes = spec.n_classes
+    net = NeuralNetwork(784, settings["hidden"], classes, settings["init_scale"], rng)
     log.info(
-        "training a 784-%d-10 network, seed %d: %d epochs, batch %d, learning rate %g",
+        "training a 784-%d-%d network, seed %d: %d epochs, batch %d, learning rate %g",
         settings["hidden"],
+        classes,
         seed,
         settings["epochs"],
         settings["batch_size"],
@@ -62,25 +65,23 @@ def main(snakemake):
     write_table(pd.DataFrame(history), snakemake.output.history)
     auc_table = pd.DataFrame(
         {
-            "class": list(range(10)) + ["micro", "macro"],
+            "class": list(range(classes)) + ["micro", "macro"],
             "auc": scores["per_class_auc"] + [micro, scores["macro_auc"]],
         }
     )
     write_table(auc_table, snakemake.output.auc)
     write_json(snakemake.output.metrics, [row])
     data.write_predictions(snakemake.output.predictions, "nn_numpy", test.y, probabilities)
-    spec = get_spec(snakemake.wildcards.dataset)
     aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
     aucs.update(micro=micro, macro=scores["macro_auc"])
     fig = figures.roc_figure(
         curves,
         aucs,
         spec.classes,
-        f"numpy network 784-{settings['hidden']}-10, seed {seed}: "
+        f"numpy network 784-{settings['hidden']}-{classes}, seed {seed}: "
         f"ROC curves on {len(test):,} test images",
     )
     figures.save(fig, snakemake.output.roc)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

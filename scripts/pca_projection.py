@@ -3,8 +3,8 @@
 import numpy as np
 
 from mnist_study import data, figures, pca
-from mnist_study.datasets import get_spec
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.datasets import DatasetSpec
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_table
 
 
@@ -29,7 +29,7 @@ def main(snakemake):
         rng.choice(len(train), size=min(settings["scatter_points"], len(train)), replace=False)
     )
     Z = model.transform(train.X[shown])
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     title = (
         f"{spec.name}: {len(shown):,} training images on {k} principal components "
         f"({table['cumulative'].iloc[-1]:.1%} of variance)"
@@ -39,5 +39,4 @@ def main(snakemake):
     figures.save(fig, snakemake.output.figure)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -3,7 +3,7 @@
 import time
 
 from mnist_study import data, figures, pca
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_json, write_table
 
 
@@ -37,5 +37,4 @@ def main(snakemake):
     figures.save(fig, snakemake.output.figure, snakemake.output.figure_svg)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

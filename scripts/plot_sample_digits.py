@@ -1,8 +1,8 @@
 """Rule plot_sample_digits: a grid of random training digits with their labels."""
 
 from mnist_study import data, figures
-from mnist_study.datasets import get_spec
-from mnist_study.runtime import seed_everything, setup_logging
+from mnist_study.datasets import DatasetSpec
+from mnist_study.runtime import run_rule, seed_everything, setup_logging
 
 
 def main(snakemake):
@@ -11,7 +11,7 @@ def main(snakemake):
     train = data.read_split(snakemake.input.train)
     rng = seed_everything(settings["seed"])
     chosen = rng.choice(len(train), size=min(settings["count"], len(train)), replace=False)
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     fig = figures.sample_digits(
         train.X[chosen],
         train.y[chosen],
@@ -22,5 +22,4 @@ def main(snakemake):
     log.info("drew %d random training images (seed %d)", len(chosen), settings["seed"])
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

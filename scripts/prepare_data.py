@@ -5,37 +5,47 @@ from pathlib import Path
 import numpy as np
 
 from mnist_study import data, idx
-from mnist_study.datasets import get_spec, verify_file
-from mnist_study.runtime import setup_logging
+from mnist_study.datasets import DatasetSpec, verify_file
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_json
 
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     files = {Path(p).name: p for p in snakemake.input.raw}
     checksums = {}
     for name, path in files.items():
         checksums[name] = verify_file(path, spec)["sha256"]
-        log.info("verified %s (sha256 %s)", path, checksums[name])
-
-    summary = {"dataset": spec.name, "description": spec.description, "classes": spec.classes}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
+        if spec.verify:
+            log.info("verified %s (sha256 %s)", path, checksums[name])
+    summary = {
+        "dataset": spec.name,
+        "description": spec.description,
+        "classes": spec.classes,
+        "label_offset": spec.label_offset,
+        "verified": spec.verify,
+    }
+    for split in ("train", "test"):
+        images_name, labels_name = spec.files[f"{split}_images"], spec.files[f"{split}_labels"]
         images, labels = idx.read_split(
-            files[f"{prefix}-images-idx3-ubyte.gz"], files[f"{prefix}-labels-idx1-ubyte.gz"]
+            files[images_name], files[labels_name], spec.n_classes, spec.label_offset, spec.name
         )
         X = data.scale_and_flatten(images)
         metadata = {
             "dataset": spec.name,
             "split": split,
-            "source_sha256": {name: checksums[name] for name in files if name.startswith(prefix)},
+            "classes": list(spec.classes),
+            "label_offset": spec.label_offset,
+            # false: the dataset's config says verify: false, the source files were not checked
+            "verified": spec.verify,
+            "source_sha256": {name: checksums[name] for name in (images_name, labels_name)},
         }
         data.write_split(snakemake.output[split], X, labels, metadata)
-        counts = np.bincount(labels, minlength=10).tolist()
+        counts = np.bincount(labels, minlength=spec.n_classes).tolist()
         summary[split] = {"examples": int(len(labels)), "class_counts": counts}
         log.info("%s: %d examples, class counts %s", split, len(labels), counts)
     write_json(snakemake.output.summary, summary)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

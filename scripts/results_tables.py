@@ -4,7 +4,7 @@ comparisons, the study comparison and the stage costs (rules in rules/results.sm
 import pandas as pd
 
 from mnist_study import results
-from mnist_study.runtime import setup_logging
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import read_json, write_table
 
 
@@ -90,5 +90,4 @@ def main(snakemake):
     log.info("%s: %d rows\n%s", table, len(frame), frame.to_string(max_colwidth=60))
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -1,8 +1,8 @@
 """Rule plot_svm_boundaries: the kernels refitted on 2 PCA components, decision regions."""
 
 from mnist_study import data, figures, svm
-from mnist_study.datasets import get_spec
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.datasets import DatasetSpec
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 
 
 def main(snakemake):
@@ -18,7 +18,7 @@ def main(snakemake):
     )
     for name, *_grid in panels:
         log.info("%s, on 2 PCA components of %d training images", name, len(chosen))
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     fig = figures.decision_boundaries(
         panels,
         Z,
@@ -29,5 +29,4 @@ def main(snakemake):
     figures.save(fig, snakemake.output.figure)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -3,7 +3,7 @@
 import time
 
 from mnist_study import data, figures, svm
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_json, write_table
 
 
@@ -63,5 +63,4 @@ def main(snakemake):
     figures.save(fig, snakemake.output.figure)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

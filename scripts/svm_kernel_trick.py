@@ -3,7 +3,7 @@
 import numpy as np
 
 from mnist_study import figures, kernel_trick
-from mnist_study.runtime import setup_logging
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_json
 
 
@@ -42,5 +42,4 @@ def main(snakemake):
     log.info("kernel-trick summary: %s", summary)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

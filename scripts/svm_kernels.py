@@ -7,7 +7,7 @@ import pandas as pd
 
 from mnist_study import data, svm
 from mnist_study.metrics import metric_row
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_json, write_table
 
 
@@ -83,5 +83,4 @@ def main(snakemake):
     )
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

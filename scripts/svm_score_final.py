@@ -1,9 +1,9 @@
 """Rule score_final_svm: load the final SVM (checksum first), score it on the test set."""
 
 from mnist_study import data, figures, svm
-from mnist_study.datasets import get_spec
+from mnist_study.datasets import DatasetSpec
 from mnist_study.metrics import metric_row
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import load_model, read_json, write_json
 
 
@@ -47,7 +47,7 @@ def main(snakemake):
         ],
     )
     write_json(snakemake.output.scores, {**settings, **result})
-    spec = get_spec(snakemake.wildcards.dataset)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
     fig = figures.confusion(
         result["confusion"],
         spec.classes,
@@ -58,5 +58,4 @@ def main(snakemake):
     figures.save(fig, snakemake.output.figure)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

@@ -3,7 +3,7 @@
 import time
 
 from mnist_study import data, svm
-from mnist_study.runtime import limit_threads, setup_logging
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import read_json, save_model, write_json
 
 
@@ -49,5 +49,4 @@ def main(snakemake):
     )
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

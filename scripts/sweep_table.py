@@ -1,7 +1,7 @@
 """Rule sweep_table: one sweep's runs and their summary per point, a table and a figure."""
 
 from mnist_study import figures, results
-from mnist_study.runtime import setup_logging
+from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, write_table
 
 
@@ -36,5 +36,4 @@ def main(snakemake):
     figures.save(figures.sweep(runs, summary, sweep["settings"], title), snakemake.output.figure)
 
 
-if "snakemake" in globals():
-    main(globals()["snakemake"])
+run_rule(main, globals())

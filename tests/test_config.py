@@ -31,7 +31,7 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
     def walk(node, where):
         if node.get("type") == "object":
             entries = node.get("additionalProperties")
-            if isinstance(entries, dict):  # named entries (the sweeps): each one closed
+            if isinstance(entries, dict):  # named entries (datasets, checksums, sweeps)
                 maps.append(where)
                 walk(entries, f"{where}.<name>")
                 return
@@ -42,7 +42,25 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
                 walk(sub, f"{where}.{name}")
 
     walk(SCHEMA, "config")
-    assert maps == ["config.sweeps", "config.sweeps.<name>.vary"]
+    assert maps == [
+        "config.datasets",
+        "config.datasets.<name>.sha256",
+        "config.sweeps",
+        "config.sweeps.<name>.vary",
+    ]
+
+
+def schema_defaults(node):
+    """The config the schema's defaults make: nested objects built from their keys."""
+    if node.get("type") == "object" and node.get("additionalProperties") is False:
+        return {name: schema_defaults(sub) for name, sub in node["properties"].items()}
+    return node["default"]
+
+
+def test_config_yaml_states_exactly_the_schema_defaults():
+    # One home for each value: the schema. config.yaml is the same defaults written out
+    # for a user to read and copy, every key in it, each at the schema's default.
+    assert schema_defaults(SCHEMA) == CONFIG
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_count_mismatch(tmp_path):
 def test_label_ten_is_rejected(tmp_path):
     imgs = write(tmp_path / "i.gz", encode_idx(images(3)))
     labels = write(tmp_path / "l.gz", encode_idx(np.array([1, 10, 2], np.uint8)))
-    with pytest.raises(IdxError, match="label 10 at index 1 is outside 0-9"):
+    with pytest.raises(IdxError, match="label 10 at index 1 is outside the 10 classes, labels 0-9"):
         read_split(imgs, labels)
 
 

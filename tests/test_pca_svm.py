@@ -151,13 +151,13 @@ def test_final_model_with_pca_projection_fits_and_saves(tmp_path):
     X, y = blobs()
     model = svm.final_model(C=10, gamma=0.01, pca_components=5).fit(X, y)
     assert model.named_steps["pca"].n_components_ == 5
-    path = tmp_path / "model.joblib"
+    path = tmp_path / "model.skops"
     save_model(model, path)
     assert np.array_equal(load_model(path).predict(X), model.predict(X))
     path.write_bytes(path.read_bytes() + b"tampered")
     with pytest.raises(TamperedFileError, match="refusing to load"):
         load_model(path)
-    (tmp_path / "model.joblib.sha256").unlink()
+    (tmp_path / "model.skops.sha256").unlink()
     with pytest.raises(TamperedFileError, match="no recorded checksum"):
         load_model(path)
 
@@ -179,3 +179,49 @@ def test_synthetic_data_has_the_promised_geometry():
     assert kernel_trick.linear_svm(X, y, C=1.0).score(X, y) < 0.8
     lifted = kernel_trick.lift(X)
     assert kernel_trick.linear_svm(lifted, y, C=1e3).score(lifted, y) == 1.0
+
+
+class Foreign:
+    """A type no model file of this pipeline holds."""
+
+    def __init__(self, value=1):
+        self.value = value
+
+
+def test_a_model_file_with_a_foreign_type_is_refused_before_anything_is_built(tmp_path):
+    import skops.io
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mnist_study.storage import UntrustedModelError, record_checksum
+
+    X, y = blobs()
+    # A pipeline as the final SVM's, with a step that would run an arbitrary function.
+    model = Pipeline(
+        [("step", FunctionTransformer(np.negative)), ("svc", svm.final_model(1, 0.1))]
+    ).fit(X, y)
+    path = tmp_path / "model.skops"
+    skops.io.dump(model, path)
+    record_checksum(path)  # its checksum is right: the refusal is about what it holds
+    built = []
+    original = FunctionTransformer.__init__
+    try:
+        FunctionTransformer.__init__ = lambda self, *a, **k: (
+            built.append(1) or original(self, *a, **k)
+        )
+        with pytest.raises(UntrustedModelError, match="FunctionTransformer"):
+            load_model(path)
+    finally:
+        FunctionTransformer.__init__ = original
+    assert built == []
+    # The same with a class of its own: refused, by name.
+    path = tmp_path / "foreign.skops"
+    skops.io.dump({"model": svm.final_model(1, 0.1).fit(X, y), "extra": Foreign()}, path)
+    record_checksum(path)
+    with pytest.raises(UntrustedModelError, match="Foreign"):
+        load_model(path)
+    # What the pipeline saves needs nothing beyond the listed types.
+    for components in (0, 5):
+        saved = tmp_path / f"final-{components}.skops"
+        save_model(svm.final_model(1, 0.1, components).fit(X, y), saved)
+        assert load_model(saved).predict(X[:5]).shape == (5,)

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import PER_SEED_RULES, run_snakemake, suite_settings
 from mnist_study import data
+from mnist_study.datasets import FILES
 from mnist_study.storage import sha256_file
 
 SETTINGS = suite_settings()
@@ -51,10 +52,7 @@ def test_parquet_outputs_hold_the_sample(pipeline_run):
     assert np.bincount(train.y).tolist() == SAMPLE_TRAIN_COUNTS
     assert np.bincount(test.y).tolist() == SAMPLE_TEST_COUNTS
     assert train.metadata["dataset"] == "mnist-sample"
-    assert set(train.metadata["source_sha256"]) == {
-        "train-images-idx3-ubyte.gz",
-        "train-labels-idx1-ubyte.gz",
-    }
+    assert set(train.metadata["source_sha256"]) == {FILES["train_images"], FILES["train_labels"]}
     # Pixels are k/255 exactly: the scaling kept the original grey levels.
     grey = train.X[:50] * 255
     assert np.allclose(grey, np.round(grey), atol=1e-4)
@@ -169,7 +167,7 @@ def test_svm_outputs(pipeline_run):
         assert final["train_size"] == SETTINGS["svm"]["final"]["subset"]
         assert final["settings"]["C"] == best["C"] and final["test_size"] == 2004
         assert final["accuracy"] > LOWEST["svm_final"]
-        model = run_out(pipeline_run, "svm_final", seed, "model.joblib")
+        model = run_out(pipeline_run, "svm_final", seed, "model.skops")
         recorded = Path(f"{model}.sha256").read_text().split()[0]
         assert recorded == sha256_file(model)
 

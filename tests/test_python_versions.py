@@ -8,6 +8,7 @@ under every version this machine has.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -192,6 +194,8 @@ STAGE_OUTPUTS = [
     "pca/explained_variance.csv",
     "pca/components_for_variance.csv",
 ]
+# Tables of cumulative explained variance: compared to 1e-5, the others byte for byte.
+CUMULATIVE_TABLES = {"pca/explained_variance.csv", "pca/components_for_variance.csv"}
 
 
 @pytest.mark.pipeline
@@ -245,7 +249,18 @@ def test_data_and_pca_stages_agree_on_every_python_version(tmp_path):
     first, *others = present
     for version in others:
         for name, content in outputs[first].items():
+            theirs = outputs[version][name]
             if name.endswith(".parquet"):
-                assert content.equals(outputs[version][name]), (first, version, name)
+                assert content.equals(theirs), (first, version, name)
+            elif name in CUMULATIVE_TABLES:
+                # numpy 2.4 (3.11) and 2.5 (3.12+) may differ in a float32 ratio's last
+                # bit, which can flip the sixth printed digit of a cumulative sum
+                # (0.515999 against 0.516): counts exactly, ratios to 1e-5.
+                ours, other = (pd.read_csv(io.BytesIO(c)) for c in (content, theirs))
+                assert list(ours.columns) == list(other.columns), (first, version, name)
+                floats = ours.select_dtypes("float").columns
+                exact = [c for c in ours.columns if c not in floats]
+                assert ours[exact].equals(other[exact]), (first, version, name)
+                assert np.allclose(ours[floats], other[floats], rtol=1e-5, atol=1e-7), name
             else:
-                assert content == outputs[version][name], (first, version, name)
+                assert content == theirs, (first, version, name)

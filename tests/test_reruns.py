@@ -26,6 +26,7 @@ from conftest import (
     run_snakemake,
     suite_settings,
 )
+from mnist_study.datasets import FILES, bundled_dir
 
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 SEEDS = suite_settings()["repeats"]["seeds"]
@@ -280,14 +281,43 @@ def test_keras_rules_repeat_their_predictions_in_fresh_processes(finished):
             assert np.array_equal(run["predicted"], again[kind]["predicted"])
 
 
-def test_tampered_model_is_refused(finished):
+def assert_one_line_error(proc, log, *parts):
+    """The console holds one line with every part and no traceback; the log holds the
+    same line with the traceback below it."""
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    lines = [line for line in text.splitlines() if all(part in line for part in parts)]
+    assert len(lines) == 1, text[-4000:]
+    assert "Traceback" not in text, text[-4000:]
+    logged = log.read_text()
+    assert parts[0] in logged and "Traceback (most recent call last)" in logged
+    assert logged.index(parts[0]) < logged.index("Traceback")
+
+
+def test_tampered_model_is_refused_in_one_line(finished):
     # Read back by score_final_svm, which the change reruns.
-    model = finished / "results/mnist-sample/svm_final/base/seed-0/model.joblib"
+    model = finished / "results/mnist-sample/svm_final/base/seed-0/model.skops"
     model.write_bytes(model.read_bytes() + b"\x00")
     proc = run_snakemake(finished, check=False)
-    assert proc.returncode != 0
-    assert "sha256 is" in proc.stdout + proc.stderr
-    assert "refusing to load it" in proc.stdout + proc.stderr
+    log = finished / "results/mnist-sample/logs/score_final_svm/base/seed-0.log"
+    assert_one_line_error(
+        proc, log, "rule score_final_svm:", "model.skops: sha256 is", "refusing to load it",
+        "Rerun the job that wrote it",
+    )  # fmt: skip
+
+
+def test_corrupt_dataset_file_is_refused_in_one_line(finished, tmp_path):
+    broken = tmp_path / "sample"
+    shutil.copytree(bundled_dir("mnist-sample"), broken)
+    victim = broken / FILES["train_labels"]
+    victim.write_bytes(victim.read_bytes()[:-40])  # a truncated download, say
+    args = override(finished, {"dataset_dir": str(broken)})
+    proc = run_snakemake(finished, *args, check=False)
+    log = finished / "results/mnist-sample/logs/prepare_data.log"
+    assert_one_line_error(
+        proc, log, "rule prepare_data:", f"{FILES['train_labels']}: checksum mismatch",
+        "Check dataset_dir",
+    )  # fmt: skip
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
@@ -295,7 +325,7 @@ def test_tampered_model_is_refused(finished):
 def test_bad_dataset_directory_stops_with_the_file_named(finished, tmp_path, fault):
     broken = tmp_path / "fashion"
     shutil.copytree(FASHION, broken)
-    victim = broken / "t10k-labels-idx1-ubyte.gz"
+    victim = broken / FILES["test_labels"]
     if fault == "truncated":
         victim.write_bytes(victim.read_bytes()[:1000])
     else:

@@ -34,16 +34,16 @@ def test_failed_rewrite_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_permission_error_while_saving_a_model_leaves_nothing(tmp_path, monkeypatch):
-    import joblib
+    import skops.io
 
     def refuse(obj, where):
         with open(where, "wb") as handle:
             handle.write(b"partial")
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(joblib, "dump", refuse)
+    monkeypatch.setattr(skops.io, "dump", refuse)
     with pytest.raises(PermissionError):
-        storage.save_model({"a": 1}, tmp_path / "model.joblib")
+        storage.save_model({"a": 1}, tmp_path / "model.skops")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -71,10 +71,10 @@ def test_a_crash_between_model_and_checksum_leaves_a_model_that_is_refused(tmp_p
 
     monkeypatch.setattr(storage, "record_checksum", crash)
     with pytest.raises(KeyboardInterrupt):
-        storage.save_model({"a": 1}, tmp_path / "model.joblib")
-    assert (tmp_path / "model.joblib").exists()
+        storage.save_model({"a": 1}, tmp_path / "model.skops")
+    assert (tmp_path / "model.skops").exists()
     with pytest.raises(storage.TamperedFileError, match="no recorded checksum"):
-        storage.load_model(tmp_path / "model.joblib")
+        storage.load_model(tmp_path / "model.skops")
 
 
 def test_checksum_round_trip(tmp_path):

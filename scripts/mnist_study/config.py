@@ -13,8 +13,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .errors import PipelineError
 
-class ConfigError(ValueError):
+
+class ConfigError(PipelineError, ValueError):
     pass
 
 
@@ -93,7 +95,16 @@ def config_errors(config: dict, schema: dict) -> list[str]:
 
 def combination_errors(config: dict) -> list[str]:
     """Settings that are each allowed but not together."""
+    from .datasets import DATASETS
+
     errors = []
+    dataset = config.get("dataset", "mnist-sample")
+    known = [*DATASETS, *(config.get("datasets") or {})]
+    if isinstance(dataset, str) and dataset not in known:
+        errors.append(
+            f"config key dataset: {dataset!r} is not allowed (allowed: {', '.join(known)}; "
+            "or add it under datasets:)"
+        )
     backend = config.get("keras_backend", "tensorflow")
     for section in ("mlp", "cnn"):
         settings = config.get(section)

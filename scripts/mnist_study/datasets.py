@@ -1,6 +1,7 @@
 """Where the datasets come from, their pinned checksums, and a careful downloader.
 
-Each dataset is four IDX files. A file is trusted when the sha256 of its bytes
+Each dataset is four IDX files: the three built in here, and any the config's
+`datasets:` section adds (`user_spec`). A file is trusted when the sha256 of its bytes
 matches a pinned hash of the compressed file as a mirror serves it, or when the
 sha256 of its decompressed content matches the pinned hash of the IDX content
 (re-compressed copies, such as Debian's Fashion-MNIST, differ in their .gz bytes
@@ -19,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import PipelineError
 from .storage import atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,53 @@ class DatasetSpec:
     mirrors: tuple[str, ...] = ()
     bundled: bool = False
     classes: tuple[str, ...] = tuple(str(d) for d in range(10))
+    # Role of each file -> its name (MNIST's names unless a user dataset says otherwise).
+    files: dict[str, str] = field(default_factory=lambda: dict(FILES))
+    # Subtracted from every label, for datasets whose labels start at 1 (EMNIST letters).
+    label_offset: int = 0
+    # False for a user dataset with `verify: false`: its files are not checked.
+    verify: bool = True
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def split_paths(self, directory: str | Path, split: str) -> tuple[Path, Path]:
+        """The images and labels files of one split ("train" or "test") in `directory`."""
+        directory = Path(directory)
+        return directory / self.files[f"{split}_images"], directory / self.files[f"{split}_labels"]
+
+    def as_params(self) -> dict:
+        """The spec as plain data, keys sorted: a rule's params, so a change reruns it."""
+        return {
+            "bundled": self.bundled,
+            "classes": list(self.classes),
+            "description": self.description,
+            "files": dict(sorted(self.files.items())),
+            "gz_sha256": {k: list(v) for k, v in sorted(self.gz_sha256.items())},
+            "idx_sha256": dict(sorted(self.idx_sha256.items())),
+            "label_offset": self.label_offset,
+            "mirrors": list(self.mirrors),
+            "name": self.name,
+            "verify": self.verify,
+        }
+
+    @classmethod
+    def from_params(cls, params) -> DatasetSpec:
+        """The spec back from `as_params` (as Snakemake hands a rule its params)."""
+        params = dict(params)
+        return cls(
+            name=params["name"],
+            description=params["description"],
+            gz_sha256={k: tuple(v) for k, v in dict(params["gz_sha256"]).items()},
+            idx_sha256=dict(params["idx_sha256"]),
+            mirrors=tuple(params["mirrors"]),
+            bundled=bool(params["bundled"]),
+            classes=tuple(params["classes"]),
+            files=dict(params["files"]),
+            label_offset=int(params["label_offset"]),
+            verify=bool(params["verify"]),
+        )
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -162,8 +211,13 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-class DatasetError(RuntimeError):
+class DatasetError(PipelineError, RuntimeError):
     """A dataset file is missing, unreadable or fails its checksum."""
+
+    advice = (
+        "Check dataset_dir and the file named, or delete it and rerun to download it "
+        "again (README, 'Datasets')"
+    )
 
 
 class ChecksumError(DatasetError):
@@ -174,12 +228,64 @@ class DownloadError(DatasetError):
     pass
 
 
-def get_spec(name: str) -> DatasetSpec:
+# The fewest classes a dataset may have: the one-vs-rest AUC and the SVMs' decision
+# values of this pipeline assume more than two.
+MIN_CLASSES = 3
+
+
+def user_spec(name: str, entry: dict) -> DatasetSpec:
+    """A dataset of the config's `datasets:` section (validated by the schema first)."""
+    where = f"dataset {name!r} (datasets.{name})"
+    if name in DATASETS:
+        raise DatasetError(f"{where}: {name!r} is a built-in dataset; give yours another name")
+    files = dict(entry["files"])
+    if len(set(files.values())) != len(files):
+        raise DatasetError(f"{where}: its four files must have different names, got {files}")
+    classes = tuple(entry["classes"])
+    if len(classes) < MIN_CLASSES:
+        raise DatasetError(
+            f"{where}: {len(classes)} class(es) in classes; the pipeline needs at least "
+            f"{MIN_CLASSES}"
+        )
+    hashes = dict(entry.get("sha256") or {})
+    verify = bool(entry.get("verify", True))
+    missing = [role for role in FILES if role not in hashes]
+    if verify and missing:
+        raise DatasetError(
+            f"{where}: no sha256 for {', '.join(files[role] for role in missing)}: give "
+            f"the sha256 of each file (of the .gz or of its decompressed content) under "
+            f"datasets.{name}.sha256, or set verify: false to use the files unchecked"
+        )
+    return DatasetSpec(
+        name=name,
+        description=entry.get("description") or f"{name}, a dataset defined in the config",
+        # One hash per file: it may be of the .gz or of its decompressed content.
+        gz_sha256={files[role]: (digest.lower(),) for role, digest in hashes.items()},
+        idx_sha256={files[role]: digest.lower() for role, digest in hashes.items()},
+        mirrors=tuple(entry.get("mirrors") or ()),
+        classes=classes,
+        files=files,
+        label_offset=int(entry.get("label_offset", 0)),
+        verify=verify,
+    )
+
+
+def all_specs(user: dict | None = None) -> dict[str, DatasetSpec]:
+    """The built-in datasets and those of the config's `datasets:` section, by name."""
+    specs = dict(DATASETS)
+    for name, entry in (user or {}).items():
+        specs[name] = user_spec(name, entry)
+    return specs
+
+
+def get_spec(name: str, user: dict | None = None) -> DatasetSpec:
+    specs = all_specs(user)
     try:
-        return DATASETS[name]
+        return specs[name]
     except KeyError:
         raise DatasetError(
-            f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}"
+            f"unknown dataset {name!r}; choose one of {', '.join(sorted(specs))}, or add it "
+            "under datasets: in the config (README, 'Datasets')"
         ) from None
 
 
@@ -196,11 +302,25 @@ def verify_file(path: str | Path, spec: DatasetSpec) -> dict[str, str]:
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file is missing")
     name = path.name
-    if name not in spec.gz_sha256:
+    if name not in spec.files.values():
         raise DatasetError(
-            f"{path}: not a file of dataset {spec.name} ({', '.join(FILES.values())})"
+            f"{path}: not a file of dataset {spec.name} ({', '.join(spec.files.values())})"
         )
+    return check_hashes(path, name, spec)
+
+
+def check_hashes(path: Path, name: str, spec: DatasetSpec) -> dict[str, str]:
+    """The hashes of the file at `path`, which holds the dataset's file `name`; ChecksumError
+    if neither its bytes nor its decompressed content match a pinned hash."""
     gz_hash = sha256_file(path)
+    if not spec.verify:
+        log.warning(
+            "%s: dataset %s has verify: false, so this file is used unchecked (sha256 %s)",
+            path,
+            spec.name,
+            gz_hash,
+        )
+        return {"file": name, "sha256": gz_hash, "verified": False}
     if gz_hash in spec.gz_sha256[name]:
         return {"file": name, "sha256": gz_hash}
     expected_idx = spec.idx_sha256.get(name)
@@ -231,10 +351,10 @@ def verify_directory(directory: str | Path, spec: DatasetSpec) -> dict[str, dict
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"dataset directory {directory} does not exist")
-    missing = [name for name in FILES.values() if not (directory / name).is_file()]
+    missing = [name for name in spec.files.values() if not (directory / name).is_file()]
     if missing:
         raise DatasetError(f"dataset directory {directory} lacks {', '.join(missing)}")
-    return {role: verify_file(directory / name, spec) for role, name in FILES.items()}
+    return {role: verify_file(directory / name, spec) for role, name in spec.files.items()}
 
 
 def _fetch_once(url: str, dest: Path, timeout: float, progress_every: int) -> str:
@@ -286,11 +406,11 @@ def download_file(
             try:
                 with atomic_path(dest) as tmp:
                     actual = _fetch_once(url, tmp, timeout, progress_every)
-                    if actual not in spec.gz_sha256[name]:
-                        raise ChecksumError(
-                            f"{name} from {url}: checksum mismatch: expected sha256 "
-                            f"{' or '.join(spec.gz_sha256[name])}, got {actual}"
-                        )
+                    try:
+                        check_hashes(tmp, name, spec)
+                    except ChecksumError as err:
+                        where = str(err).split(": ", 1)[1]
+                        raise ChecksumError(f"{name} from {url}: {where}") from None
                 log.info("verified %s (sha256 %s)", dest, actual)
                 return actual
             except ChecksumError as err:
@@ -309,6 +429,8 @@ def download_file(
     error_type = (
         ChecksumError if failures and all("checksum" in f for f in failures) else DownloadError
     )
+    if len(failures) == 1:
+        raise error_type(f"could not download {name} for {spec.name}: {failures[0]}")
     raise error_type(
-        f"could not download {name} for {spec.name} from any mirror:\n  " + "\n  ".join(failures)
+        f"could not download {name} for {spec.name} from any mirror: " + "; ".join(failures)
     )

@@ -29,8 +29,19 @@ STYLE = {
     # Metadata without a date, so the same figure gives the same bytes.
     "svg.hashsalt": "mnist-study",
 }
-# A qualitative map with ten distinct colours, one per class.
+# A qualitative map with ten distinct colours, one per class (tab20, then a continuous
+# map, for datasets with more classes: `class_cmap`).
 CLASS_CMAP = "tab10"
+
+
+def class_cmap(n_classes: int):
+    """A colour map with a distinct colour for each of `n_classes` classes."""
+    if n_classes <= 10:
+        return plt.get_cmap(CLASS_CMAP)
+    if n_classes <= 20:
+        return plt.get_cmap("tab20")
+    return plt.get_cmap("turbo", n_classes)
+
 
 plt.rcParams.update(STYLE)
 
@@ -66,7 +77,7 @@ def sample_digits(
     return fig
 
 
-def _class_norm(n_classes: int = 10):
+def _class_norm(n_classes: int):
     from matplotlib.colors import BoundaryNorm
 
     return BoundaryNorm(np.arange(-0.5, n_classes + 0.5), n_classes)
@@ -74,9 +85,11 @@ def _class_norm(n_classes: int = 10):
 
 def pca_scatter_2d(Z: np.ndarray, y: np.ndarray, ratios, class_names, title: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.5, 6))
+    n = len(class_names)
     points = ax.scatter(
-        Z[:, 0], Z[:, 1], c=y, cmap=CLASS_CMAP, norm=_class_norm(), s=6, alpha=0.7, linewidths=0
-    )
+        Z[:, 0], Z[:, 1], c=y, cmap=class_cmap(n), norm=_class_norm(n), s=6, alpha=0.7,
+        linewidths=0,
+    )  # fmt: skip
     ax.set_xlabel(f"component 1 ({ratios[0]:.1%} of variance)")
     ax.set_ylabel(f"component 2 ({ratios[1]:.1%} of variance)")
     ax.set_title(title)
@@ -87,8 +100,9 @@ def pca_scatter_2d(Z: np.ndarray, y: np.ndarray, ratios, class_names, title: str
 def pca_scatter_3d(Z: np.ndarray, y: np.ndarray, ratios, class_names, title: str) -> plt.Figure:
     fig = plt.figure(figsize=(8, 6.5))
     ax = fig.add_subplot(projection="3d")
+    n = len(class_names)
     points = ax.scatter(
-        Z[:, 0], Z[:, 1], Z[:, 2], c=y, cmap=CLASS_CMAP, norm=_class_norm(), s=5, alpha=0.6
+        Z[:, 0], Z[:, 1], Z[:, 2], c=y, cmap=class_cmap(n), norm=_class_norm(n), s=5, alpha=0.6
     )
     for setter, i in ((ax.set_xlabel, 0), (ax.set_ylabel, 1), (ax.set_zlabel, 2)):
         setter(f"component {i + 1} ({ratios[i]:.1%})")
@@ -148,13 +162,12 @@ def decision_boundaries(panels, Z: np.ndarray, y: np.ndarray, class_names, title
     `panels` is a list of (name, xx, yy, predicted_grid).
     """
     fig, axes = plt.subplots(2, 2, figsize=(11, 9.5), sharex=True, sharey=True)
-    norm = _class_norm()
+    n = len(class_names)
+    norm, cmap = _class_norm(n), class_cmap(n)
     for ax, (name, xx, yy, grid) in zip(np.ravel(axes), panels, strict=False):
-        ax.contourf(
-            xx, yy, grid, levels=np.arange(-0.5, 10.5), cmap=CLASS_CMAP, norm=norm, alpha=0.35
-        )
+        ax.contourf(xx, yy, grid, levels=np.arange(-0.5, n + 0.5), cmap=cmap, norm=norm, alpha=0.35)
         points = ax.scatter(
-            Z[:, 0], Z[:, 1], c=y, cmap=CLASS_CMAP, norm=norm, s=7, edgecolors="k", linewidths=0.2
+            Z[:, 0], Z[:, 1], c=y, cmap=cmap, norm=norm, s=7, edgecolors="k", linewidths=0.2
         )
         ax.set_title(name)
     for ax in np.ravel(axes)[len(panels) :]:
@@ -265,7 +278,7 @@ def lift_plot(X, y, lifted, plane, title: str) -> plt.Figure:
 
 def roc_figure(curves: dict, aucs: dict, class_names, title: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 6.5))
-    colours = plt.get_cmap(CLASS_CMAP)
+    colours = class_cmap(len(class_names))
     for k, name in enumerate(class_names):
         fpr, tpr = curves[k]
         ax.plot(fpr, tpr, lw=1, color=colours(k), label=f"{name} (AUC {aucs[k]:.4f})")

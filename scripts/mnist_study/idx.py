@@ -14,13 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import PipelineError
+
 UNSIGNED_BYTE = 0x08
 IMAGE_SIDE = 28
 NUM_CLASSES = 10
 
 
-class IdxError(ValueError):
+class IdxError(PipelineError, ValueError):
     """The file is not a well-formed IDX file of the expected kind."""
+
+    advice = (
+        "The file is not a valid MNIST-format (IDX) file: replace it with an intact copy "
+        "(README, 'The IDX reader')"
+    )
 
 
 def decompress(raw: bytes, name: str) -> bytes:
@@ -73,17 +80,28 @@ def check_images(images: np.ndarray, name: str) -> np.ndarray:
     return images
 
 
-def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
+def check_labels(
+    labels: np.ndarray, name: str, classes: int = NUM_CLASSES, offset: int = 0, dataset=None
+) -> np.ndarray:
+    """The labels less `offset`, each a class index 0..classes-1, as uint8.
+
+    A label outside `offset`..`offset + classes - 1` is an error naming the file (and the
+    dataset), the first bad label and its index.
+    """
     if labels.ndim != 1:
         raise IdxError(f"{name}: labels must be one-dimensional, got shape {labels.shape}")
-    bad = labels >= NUM_CLASSES
+    shifted = labels.astype(np.int64) - offset
+    bad = (shifted < 0) | (shifted >= classes)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
+        where = f"dataset {dataset}: {name}" if dataset else name
+        offset_note = f" (label_offset {offset})" if offset else ""
         raise IdxError(
-            f"{name}: label {int(labels[first])} at index {first} is outside 0-9 "
+            f"{where}: label {int(labels[first])} at index {first} is outside the "
+            f"{classes} classes, labels {offset}-{offset + classes - 1}{offset_note} "
             f"({int(bad.sum())} bad label(s) in all)"
         )
-    return labels
+    return shifted.astype(np.uint8)
 
 
 def read_idx_file(path: str | Path, ndim: int | None = None) -> np.ndarray:
@@ -91,10 +109,21 @@ def read_idx_file(path: str | Path, ndim: int | None = None) -> np.ndarray:
     return parse_idx(decompress(path.read_bytes(), path.name), path.name, ndim)
 
 
-def read_split(images_path: str | Path, labels_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read one split (images and labels), checking that they belong together."""
+def read_split(
+    images_path: str | Path,
+    labels_path: str | Path,
+    classes: int = NUM_CLASSES,
+    offset: int = 0,
+    dataset: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read one split (images and labels), checking that they belong together.
+
+    The labels come back less `offset`, as class indices 0..classes-1.
+    """
     images = check_images(read_idx_file(images_path, ndim=3), Path(images_path).name)
-    labels = check_labels(read_idx_file(labels_path, ndim=1), Path(labels_path).name)
+    labels = check_labels(
+        read_idx_file(labels_path, ndim=1), Path(labels_path).name, classes, offset, dataset
+    )
     if len(images) != len(labels):
         raise IdxError(
             f"{Path(images_path).name} has {len(images)} images but "

@@ -78,8 +78,12 @@ def build_mlp(
     learning_rate: float = 1e-3,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    classes: int = 10,
 ):
-    """784-1200-1200-10: ReLU, dropout after the first hidden layer, softmax, Adam."""
+    """784-1200-1200-10: ReLU, dropout after the first hidden layer, softmax, Adam.
+
+    `classes` sets the output layer (10 for MNIST, the dataset's class count otherwise).
+    """
     import keras
     from keras import layers
 
@@ -88,7 +92,7 @@ def build_mlp(
         stack.append(layers.Dense(units, activation="relu", name=f"hidden_{i + 1}"))
         if i == 0:
             stack.append(layers.Dropout(dropout, name="dropout"))
-    stack.append(layers.Dense(10, activation="softmax", name="output"))
+    stack.append(layers.Dense(classes, activation="softmax", name="output"))
     model = keras.Sequential(stack, name="mlp")
     _compile(model, learning_rate, steps_per_execution, jit_compile)
     return model
@@ -99,8 +103,12 @@ def build_cnn(
     learning_rate: float = 1e-3,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    classes: int = 10,
 ):
-    """LeNet-5-like: conv 6@3x3, pool, conv 16@3x3, pool, dense 120, dropout, 84, 10."""
+    """LeNet-5-like: conv 6@3x3, pool, conv 16@3x3, pool, dense 120, dropout, 84, 10.
+
+    `classes` sets the output layer, as for the MLP.
+    """
     import keras
     from keras import layers
 
@@ -115,7 +123,7 @@ def build_cnn(
             layers.Dense(120, activation="relu", name="dense_120"),
             layers.Dropout(dropout, name="dropout"),
             layers.Dense(84, activation="relu", name="dense_84"),
-            layers.Dense(10, activation="softmax", name="output"),
+            layers.Dense(classes, activation="softmax", name="output"),
         ],
         name="cnn",
     )
@@ -123,18 +131,19 @@ def build_cnn(
     return model
 
 
-def build(kind: str, settings: dict, **compile_options):
-    """The model of config section `kind` ("mlp" or "cnn" of config.yaml).
+def build(kind: str, settings: dict, classes: int = 10, **compile_options):
+    """The model of config section `kind` ("mlp" or "cnn" of config.yaml), `classes` outputs.
 
     `compile_options` (`steps_per_execution`, `jit_compile`) override the section's.
     """
     options = {"steps_per_execution": settings.get("steps_per_execution", 1), **compile_options}
     if kind == "mlp":
         return build_mlp(
-            settings["hidden"], settings["dropout"], settings["learning_rate"], **options
-        )
+            settings["hidden"], settings["dropout"], settings["learning_rate"], **options,
+            classes=classes,
+        )  # fmt: skip
     if kind == "cnn":
-        return build_cnn(settings["dropout"], settings["learning_rate"], **options)
+        return build_cnn(settings["dropout"], settings["learning_rate"], **options, classes=classes)
     raise ValueError(f"unknown model kind {kind!r}: mlp or cnn")
 
 
@@ -259,18 +268,21 @@ def train(
     return records
 
 
-def fit_and_predict(kind: str, settings: dict, seed: int, X, y, X_test, **compile_options):
+def fit_and_predict(
+    kind: str, settings: dict, seed: int, X, y, X_test, classes: int = 10, **compile_options
+):
     """Seed, build, split, train and predict: one run of config section `kind`.
 
     The training rules and the benchmarks all train through this function. `settings`
     is the section (its `epochs`, `batch_size` and `training_loop` among them);
-    `compile_options` override its `steps_per_execution` or `jit_compile`. Returns a
+    `compile_options` override its `steps_per_execution` or `jit_compile`; `classes` is
+    the dataset's class count (the output layer's width). Returns a
     dict: the model, its per-epoch `history`, `train_size` (the CNN holds out its
     validation share), `validation_size`, the test-set `probabilities`, and
     `fit_seconds` and `predict_seconds`.
     """
     set_seed(seed)  # before building: seeds the initial weights
-    model = build(kind, settings, **compile_options)
+    model = build(kind, settings, classes, **compile_options)
     X_fit, y_fit, validation, X_test = training_arrays(kind, settings, X, y, X_test, seed)
     log.info(
         "%s, seed %d: %d parameters, training on %d images%s",

@@ -7,8 +7,6 @@ import numpy as np
 # scikit-learn is imported inside the scoring functions: the table rules import this
 # module for METRIC_FIELDS alone, and importing sklearn.metrics costs them seconds.
 
-CLASSES = np.arange(10)
-
 # Columns of a metrics row; each model stage writes a list of such rows to metrics.json.
 METRIC_FIELDS = (
     "stage",
@@ -32,13 +30,23 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float
     hard 0/1 predictions would throw the ranking away.
     """
     scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape != (len(y_true), len(CLASSES)):
-        raise ValueError(f"scores must have shape ({len(y_true)}, 10), got {scores.shape}")
+    if scores.ndim != 2 or scores.shape[0] != len(y_true) or scores.shape[1] < 3:
+        raise ValueError(
+            f"scores must have shape ({len(y_true)}, classes), 3 classes or more; "
+            f"got {scores.shape}"
+        )
+    y_true = np.asarray(y_true)
+    if len(y_true) and (y_true.min() < 0 or y_true.max() >= scores.shape[1]):
+        raise ValueError(
+            f"labels {y_true.min()}-{y_true.max()} do not fit scores of shape {scores.shape} "
+            f"(one column a class, classes 0-{scores.shape[1] - 1})"
+        )
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import label_binarize
 
-    onehot = label_binarize(y_true, classes=CLASSES)
-    per_class = [float(roc_auc_score(onehot[:, k], scores[:, k])) for k in CLASSES]
+    classes = np.arange(scores.shape[1])
+    onehot = label_binarize(y_true, classes=classes)
+    per_class = [float(roc_auc_score(onehot[:, k], scores[:, k])) for k in classes]
     return float(np.mean(per_class)), per_class
 
 
@@ -47,15 +55,16 @@ def roc_curves(y_true: np.ndarray, scores: np.ndarray) -> dict:
     from sklearn.metrics import roc_curve
     from sklearn.preprocessing import label_binarize
 
-    onehot = label_binarize(y_true, classes=CLASSES)
+    classes = np.arange(np.shape(scores)[1])
+    onehot = label_binarize(y_true, classes=classes)
     curves = {}
-    for k in CLASSES:
+    for k in classes:
         fpr, tpr, _ = roc_curve(onehot[:, k], scores[:, k])
         curves[int(k)] = (fpr, tpr)
     fpr, tpr, _ = roc_curve(onehot.ravel(), np.asarray(scores).ravel())
     curves["micro"] = (fpr, tpr)
-    grid = np.unique(np.concatenate([curves[int(k)][0] for k in CLASSES]))
-    mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in CLASSES], axis=0)
+    grid = np.unique(np.concatenate([curves[int(k)][0] for k in classes]))
+    mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in classes], axis=0)
     curves["macro"] = (grid, mean_tpr)
     return curves
 
@@ -73,7 +82,9 @@ def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.
         "accuracy": float(accuracy_score(y_true, predicted)),
         "macro_auc": auc,
         "per_class_auc": per_class,
-        "confusion": confusion_matrix(y_true, predicted, labels=CLASSES).tolist(),
+        "confusion": confusion_matrix(
+            y_true, predicted, labels=np.arange(np.shape(scores)[1])
+        ).tolist(),
     }
 
 

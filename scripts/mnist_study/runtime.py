@@ -6,6 +6,7 @@ import logging
 import os
 import random
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,38 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     )
     logging.captureWarnings(True)
     return logging.getLogger("mnist_study")
+
+
+def run_rule(main, namespace: dict) -> None:
+    """Run a rule script's `main(snakemake)` when Snakemake runs the script, not on import.
+
+    On one of the pipeline's own errors (`errors.PipelineError`: a bad or missing data
+    file, a checksum mismatch, a tampered model) the console and the job's log get one
+    line, what is wrong and what to do, and the traceback goes to the log only, below it;
+    the job then fails (exit status 1). Any other exception is a bug: its traceback goes
+    to the console and the log.
+    """
+    if "snakemake" not in namespace:
+        return
+    snakemake = namespace["snakemake"]
+    try:
+        main(snakemake)
+    except Exception as err:
+        from .errors import PipelineError
+
+        log = logging.getLogger("mnist_study")
+        if not logging.getLogger().handlers:  # it failed before setting up its log
+            setup_logging(snakemake.log[0] if snakemake.log else None)
+        if not isinstance(err, PipelineError):
+            log.exception("rule %s stopped on an unexpected error:", snakemake.rule)
+            sys.exit(1)
+        log.error("rule %s: %s", snakemake.rule, err.line())
+        where = "where it was raised:\n" + "".join(traceback.format_exception(err))
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.FileHandler):  # the log file, not the console
+                handler.stream.write(where)
+                handler.flush()
+        sys.exit(1)
 
 
 def half_the_cores(cores: int, most: int = 8) -> int:

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import PipelineError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -81,8 +83,13 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-class TamperedFileError(RuntimeError):
+class TamperedFileError(PipelineError, RuntimeError):
     """A saved model no longer matches the checksum recorded when it was written."""
+
+    advice = (
+        "Rerun the job that wrote it (snakemake --forcerun <its rule>, or delete the file) "
+        "rather than trusting it"
+    )
 
 
 def checksum_path(path: str | Path) -> Path:
@@ -124,21 +131,74 @@ def write_table(frame, path: str | Path) -> None:
             raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
 
 
+# Every type a saved SVM file may hold: the final SVM (alone or in a pipeline after a
+# PCA) and the plain data its attributes are made of. Anything else in a file, even a
+# type skops itself would trust (a scikit-learn transformer, a numpy function), is
+# refused before any object is built from the file.
+TRUSTED_MODEL_TYPES = [
+    "sklearn.decomposition._pca.PCA",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.svm._classes.SVC",
+]
+_PLAIN_DATA_TYPES = {
+    "builtins.bool", "builtins.dict", "builtins.float", "builtins.int", "builtins.list",
+    "builtins.NoneType", "builtins.str", "builtins.tuple", "numpy.dtype", "numpy.ndarray",
+    "numpy.float32", "numpy.float64", "numpy.int32", "numpy.int64",
+}  # fmt: skip
+
+
+def model_file_types(path: str | Path) -> set[str]:
+    """Every type named in a skops file's schema (its `schema.json`), read as data."""
+    import json
+    import zipfile
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "__class__" in node:
+                yield f"{node.get('__module__')}.{node['__class__']}"
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise UntrustedModelError(f"{path}: not a skops model file ({error})") from error
+    return set(walk(schema))
+
+
+class UntrustedModelError(PipelineError, RuntimeError):
+    """A model file holds types that loading it would have to trust."""
+
+    advice = "Load only model files this pipeline wrote; rerun the job that writes it"
+
+
 def save_model(model: Any, path: str | Path) -> str:
-    """Pickle a scikit-learn model with joblib, atomically, and record its sha256."""
-    import joblib
+    """Save a scikit-learn model with skops (no pickle), atomically, and record its sha256."""
+    import skops.io
 
     with atomic_path(path) as tmp:
-        joblib.dump(model, tmp)
+        skops.io.dump(model, tmp)
     return record_checksum(path)
 
 
 def load_model(path: str | Path) -> Any:
-    """Load a model written by `save_model`, after checking its recorded sha256.
+    """Load a model written by `save_model`: its sha256 first, then only trusted types.
 
-    Unpickling runs code, so only files this pipeline wrote, unchanged since, are loaded.
+    skops builds the objects from a description of them, running no code from the file;
+    a file that names any type beyond `TRUSTED_MODEL_TYPES` and plain data is refused
+    before anything is built from it, and skops's own check runs as well.
     """
-    import joblib
+    import skops.io
 
     verify_checksum(path)
-    return joblib.load(path)
+    foreign = sorted(model_file_types(path) - set(TRUSTED_MODEL_TYPES) - _PLAIN_DATA_TYPES)
+    if foreign:
+        raise UntrustedModelError(
+            f"{path}: holds types this pipeline does not trust ({', '.join(foreign)}); "
+            "refusing to load it"
+        )
+    return skops.io.load(path, trusted=TRUSTED_MODEL_TYPES)

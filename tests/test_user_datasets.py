@@ -1,0 +1,214 @@
+"""A dataset defined in the config: five classes, labels from 1, served over HTTP.
+
+Built from the bundled sample's digits 0-4 with the labels shifted to start at 1 and
+files named differently from MNIST's; downloaded from a server on 127.0.0.1 with the
+checksums given in the config, and run through the whole pipeline.
+"""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from conftest import config_args, copy_workflow, run_snakemake
+from mnist_study import idx
+from mnist_study.datasets import FILES as BUILT_IN_FILES
+from mnist_study.datasets import bundled_dir
+from mnist_study.idx import encode_idx
+
+NAME = "digits04"
+CLASSES = ["zero", "one", "two", "three", "four"]
+FILES = {
+    "train_images": "digits-train-images.gz",
+    "train_labels": "digits-train-labels.gz",
+    "test_images": "digits-test-images.gz",
+    "test_labels": "digits-test-labels.gz",
+}
+BUNDLED = bundled_dir("mnist-sample")
+
+
+def build_files(directory, train=1500, test=500):
+    """The four gzipped IDX files of digits 0-4 (labels 1-5); their sha256 by role."""
+    directory.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for split, n in (("train", train), ("test", test)):
+        images, labels = idx.read_split(
+            BUNDLED / BUILT_IN_FILES[f"{split}_images"], BUNDLED / BUILT_IN_FILES[f"{split}_labels"]
+        )
+        keep = np.flatnonzero(labels < 5)[:n]
+        for role, array in (("images", images[keep]), ("labels", labels[keep] + 1)):
+            content = encode_idx(array.astype(np.uint8))
+            path = directory / FILES[f"{split}_{role}"]
+            path.write_bytes(gzip.compress(content, mtime=0))
+            # the images' hash of the .gz, the labels' of the decompressed content
+            hashed = path.read_bytes() if role == "images" else content
+            hashes[f"{split}_{role}"] = hashlib.sha256(hashed).hexdigest()
+    return hashes
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The files on an HTTP server on 127.0.0.1: (base URL, their hashes, requests)."""
+    directory = tmp_path_factory.mktemp("mirror")
+    hashes = build_files(directory)
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    handler = functools.partial(Handler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/", hashes, requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def entry(url, hashes, **changes):
+    return {
+        "description": "MNIST digits 0-4, labels 1-5",
+        "files": dict(FILES),
+        "sha256": dict(hashes),
+        "mirrors": [url],
+        "classes": list(CLASSES),
+        "label_offset": 1,
+        **changes,
+    }
+
+
+def workflow_with(tmp_path, dataset_entry, seeds=(0, 1)):
+    workdir = copy_workflow(tmp_path / "run")
+    settings = {
+        "dataset": NAME,
+        "datasets": {NAME: dataset_entry},
+        "repeats": {"seeds": list(seeds)},
+    }
+    (workdir / "dataset.yaml").write_text(yaml.safe_dump(settings))
+    return workdir, config_args("dataset.yaml")
+
+
+def test_a_five_class_dataset_from_the_config_runs_end_to_end(server, tmp_path):
+    url, hashes, requests = server
+    workdir, args = workflow_with(tmp_path, entry(url, hashes))
+    run_snakemake(workdir, *args)
+    out = workdir / "results" / NAME
+    assert sorted(requests) == sorted(f"/{name}" for name in FILES.values())
+
+    train = pq.read_table(out / "data/train.parquet")
+    metadata = json.loads(train.schema.metadata[b"mnist_study"])
+    assert metadata["classes"] == CLASSES and metadata["verified"] is True
+    assert metadata["label_offset"] == 1
+    labels = train.column("label").to_numpy()
+    assert sorted(set(labels)) == [0, 1, 2, 3, 4]  # labels 1-5 less the offset
+    summary = json.loads((out / "data/summary.json").read_text())
+    assert len(summary["train"]["class_counts"]) == 5
+
+    metrics = pd.read_parquet(out / "tables/metrics.parquet")
+    assert set(metrics["model"]) == {
+        "svm_linear", "svm_poly", "svm_sigmoid", "svm_rbf", "svm_final", "nn_numpy", "mlp",
+        "cnn",
+    }  # fmt: skip
+    assert (metrics["test_size"] == 500).all()
+    # Five well-separated digits: every model far above chance (0.2).
+    assert metrics["accuracy"].min() > 0.7 and metrics["macro_auc"].min() > 0.9
+    for model in ("svm_final", "nn_numpy", "mlp", "cnn"):
+        predictions = pd.read_parquet(out / f"{model}/base/seed-0/predictions.parquet")
+        assert np.stack(predictions["scores"]).shape == (500, 5), model
+    auc = pd.read_csv(out / "nn_numpy/base/seed-0/auc.csv")
+    assert auc["class"].tolist() == ["0", "1", "2", "3", "4", "micro", "macro"]
+    confusion = pd.read_csv(out / "svm_kernels/base/seed-0/confusion.csv")
+    assert len(confusion) == 4 * 5 * 5  # four kernels, 5 x 5 cells each
+    assert confusion["count"].sum() == 4 * 500
+    figures = ["data/sample_digits.png", "svm/decision_boundaries.png"]
+    figures += ["cnn/base/seed-1/confusion.png", "cnn/base/seed-1/feature_maps.png"]
+    for figure in figures:
+        assert (out / figure).stat().st_size > 1000, figure
+    summary = pd.read_csv(out / "tables/metrics_summary.csv")
+    assert (summary["seeds"] == 2).all()
+    # Nothing for the study comparison to compare: its figures are of MNIST.
+    study = pd.read_csv(out / "tables/study_comparison.csv")
+    assert study["difference"].isna().all()
+
+
+def one_line_failure(proc, *parts):
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    lines = [line for line in text.splitlines() if all(part in line for part in parts)]
+    assert len(lines) == 1, text[-4000:]
+    assert "Traceback" not in text, text[-4000:]
+    return lines[0]
+
+
+def test_a_wrong_checksum_stops_the_download_naming_dataset_and_file(server, tmp_path):
+    url, hashes, _ = server
+    wrong = dict(hashes, test_labels="0" * 64)
+    workdir, args = workflow_with(tmp_path, entry(url, wrong))
+    proc = run_snakemake(
+        workdir, *args, check=False, targets=[f"results/{NAME}/data/train.parquet"]
+    )
+    line = one_line_failure(proc, "ERROR", "checksum mismatch for digits04", "0" * 64)
+    assert "could not download digits-test-labels.gz for digits04: " in line
+    assert not (workdir / f"results/{NAME}/raw/digits-test-labels.gz").exists()
+
+
+def test_a_label_outside_the_classes_stops_naming_dataset_and_file(server, tmp_path):
+    url, hashes, _ = server
+    workdir, args = workflow_with(tmp_path, entry(url, hashes, classes=CLASSES[:4]))
+    proc = run_snakemake(
+        workdir, *args, check=False, targets=[f"results/{NAME}/data/train.parquet"]
+    )
+    line = one_line_failure(proc, "dataset digits04: digits-train-labels.gz: label 5")
+    assert "outside the 4 classes, labels 1-4 (label_offset 1)" in line
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"classes": None}, "config key datasets.digits04: 'classes' is a required property"),
+        ({"sha256": {}}, "dataset 'digits04' (datasets.digits04): no sha256 for"),
+        ({"classes": ["a", "b"]}, "datasets.digits04.classes: ['a', 'b'] is too short"),
+    ],
+)
+def test_a_bad_dataset_entry_is_one_line_before_any_job(server, tmp_path, change, message):
+    url, hashes, _ = server
+    given = {k: v for k, v in entry(url, hashes, **change).items() if v is not None}
+    workdir, args = workflow_with(tmp_path, given)
+    proc = run_snakemake(workdir, *args, check=False)
+    one_line_failure(proc, message)
+    assert "Finished jobid" not in proc.stdout + proc.stderr
+
+
+def test_a_built_in_name_is_refused(tmp_path):
+    workdir = copy_workflow(tmp_path / "run")
+    given = {"datasets": {"mnist": {"files": dict(FILES), "classes": CLASSES, "verify": False}}}
+    (workdir / "mine.yaml").write_text(yaml.safe_dump(given))
+    proc = run_snakemake(workdir, *config_args("mine.yaml"), "--dry-run", check=False)
+    one_line_failure(proc, "'mnist' is a built-in dataset; give yours another name")
+
+
+def test_an_unverified_dataset_warns_and_records_it(server, tmp_path):
+    url, _, _ = server
+    given = entry(url, {}, verify=False)
+    del given["sha256"]
+    workdir, args = workflow_with(tmp_path, given)
+    proc = run_snakemake(workdir, *args, targets=[f"results/{NAME}/data/train.parquet"])
+    text = proc.stdout + proc.stderr
+    assert "dataset digits04: verify: false" in text  # every run says so
+    assert "used unchecked" in (workdir / f"results/{NAME}/logs/prepare_data.log").read_text()
+    table = pq.read_table(workdir / f"results/{NAME}/data/train.parquet")
+    assert json.loads(table.schema.metadata[b"mnist_study"])["verified"] is False
+    again = run_snakemake(
+        workdir, *args, "--dry-run", targets=[f"results/{NAME}/data/train.parquet"]
+    )
+    assert "dataset digits04: verify: false" in again.stdout + again.stderr
