@@ -17,12 +17,24 @@
 # Run `snakemake --cores 8`; see README.md for datasets, settings and reruns.
 
 
+from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import min_version
 
 min_version("9.0")
 
+# The rules import the workflow's package (scripts/mnist_study) as they are parsed, so
+# the workflow must be a local checkout, wherever the working directory is.
+if not isinstance(workflow.current_basedir, LocalSourceFile):
+    raise WorkflowError(
+        "this workflow imports its package (scripts/mnist_study) as it is parsed, so it "
+        f"must be a local checkout; {workflow.current_basedir.get_path_or_uri(True)} is "
+        "not: clone the tag you want and point the module's snakefile at its Snakefile "
+        "(README, 'Deploying it as a module')"
+    )
 
-configfile: "config.yaml"
+
+configfile: workflow.source_path("config.yaml")
 
 
 report: "report/workflow.rst"

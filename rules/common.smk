@@ -9,7 +9,12 @@ from snakemake.io import strip_wildcard_constraints
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-PACKAGE = Path(workflow.basedir) / "scripts" / "mnist_study"
+# The workflow's own files are found from this file's folder, never from the working
+# directory or the main Snakefile: run with -d elsewhere, or as another workflow's
+# module, the package, the bundled sample and config.yaml are still these (the
+# Snakefile checks that they are local files).
+WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(True)).parent
+PACKAGE = WORKFLOW_DIR / "scripts" / "mnist_study"
 sys.path.insert(0, str(PACKAGE.parent))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
@@ -91,7 +96,7 @@ def code(script):
 
     Relative to the working directory, so a copied or moved run keeps its history.
     """
-    modules = sorted(package_modules(Path(workflow.basedir) / "scripts" / script))
+    modules = sorted(package_modules(WORKFLOW_DIR / "scripts" / script))
     return [os.path.relpath(PACKAGE / f"{m}.py") for m in modules]
 
 
