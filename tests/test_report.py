@@ -86,6 +86,12 @@ def test_report_embeds_every_figure_and_table(report):
         "7. Results",
     ):
         assert f'"{category}"' in html
+    # Captions state the run's own settings (the suite's), not the defaults in prose.
+    settings = suite_settings()
+    kernels = settings["svm"]["kernels"]
+    assert f"trained on a stratified training subset ({kernels['subset']} images)" in html
+    assert f"hidden layers {'-'.join(map(str, settings['mlp']['hidden']))}," in html
+    assert f"the {len(kernels['names'])} kernels ({', '.join(kernels['names'])})" in html
     # Self-contained: every result travels inside the file as a data URI.
     assert html.count('"data_uri": "data:image/png') == len([e for e in expected if ".png" in e])
 
