@@ -42,9 +42,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, matmul_rates_around, write_summary  # noqa: E402
 
 DEFAULT_LEVERS = ["fit", "spe16", "spe64", "jit", "jit_spe16", "jit_spe64"]
 
@@ -219,7 +218,6 @@ def main() -> None:
         "runs": [],
     }
     on_cpu = summary["device"].endswith(" CPU")
-    from run import matmul_rates_around
 
     out = args.out or ROOT / "bench" / "results" / (
         f"keras_levers_{backend}_{re.sub(r'[^A-Za-z0-9]+', '-', summary['device']).strip('-')}"
@@ -272,8 +270,7 @@ def main() -> None:
                     flush=True,
                 )
                 out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(summary))
+    write_summary(out, summary, markdown(summary))
     print(markdown(summary))
 
 

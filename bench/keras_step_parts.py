@@ -48,10 +48,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "bench"))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, matmul_rates_around, write_summary  # noqa: E402
 
 # The seed of every model timed here (the pipeline trains one per seed of repeats.seeds).
 SEED = 0
@@ -319,7 +317,6 @@ def main() -> None:
     if args.one:
         print("RESULT " + json.dumps(one_run(args.one, args.repeats)), flush=True)
         return
-    from run import matmul_rates_around
 
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend not in ("tensorflow", "jax"):
@@ -352,8 +349,7 @@ def main() -> None:
         run["matmul_gflops_before_after"] = rates
         run["matmul_gflops"] = float(np.mean(run["matmul_gflops_before_after"]))
         summary["runs"].append(run)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(summary))
+    write_summary(out, summary, markdown(summary))
     print(markdown(summary))
 
 

@@ -24,24 +24,18 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
-WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mnist_study.datasets import bundled_dir  # noqa: E402
+from common import BUNDLED, FASHION, RESULTS, ROOT, copy_workflow, matmul_rate, write_summary  # noqa: E402
+
 from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
-
-BUNDLED = bundled_dir("mnist-sample")
 
 
 def timed(command, cwd) -> float:
@@ -50,41 +44,6 @@ def timed(command, cwd) -> float:
         command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     return time.perf_counter() - start
-
-
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in WORKFLOW:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
-    return dest
-
-
-def matmul_rate(threads: int) -> float:
-    """float32 GFLOP/s of numpy's matrix multiply, measured in a fresh process."""
-    code = (
-        "import time, numpy as np\n"
-        "from threadpoolctl import threadpool_limits\n"
-        f"threadpool_limits({threads})\n"
-        "a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)\n"
-        "a @ a\n"
-        "best = min((lambda t: (a @ a, time.perf_counter() - t)[1])(time.perf_counter())"
-        " for _ in range(5))\n"
-        "print(2 * 2048**3 / best / 1e9)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return float(out.stdout.strip())
-
-
-def matmul_rates_around(threads: int, work):
-    """`work()`'s result, and numpy's matmul rate measured just before and just after it.
-
-    The machines here drift by 20% within minutes, so a rate taken once at the start
-    makes an efficiency drift with them; the Keras benchmarks divide by the mean of the two.
-    """
-    before = matmul_rate(threads)
-    result = work()
-    return result, [before, matmul_rate(threads)]
 
 
 def epoch_seconds(log: Path) -> list[float]:
@@ -306,8 +265,7 @@ def main() -> None:
     if "svm_full" not in summary and (RESULTS / "svm_full.json").exists():
         summary["svm_full"] = json.loads((RESULTS / "svm_full.json").read_text())
         summary["svm_full"]["recorded"] = "bench/results/svm_full.json, an earlier run"
-    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(summary))
+    write_summary(args.out, summary, markdown(summary))
     print(markdown(summary))
 
 

@@ -27,13 +27,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BUNDLED, ROOT, write_summary  # noqa: E402
 
-from mnist_study.datasets import bundled_dir  # noqa: E402
-
-BUNDLED = bundled_dir("mnist-sample")
 GOALS = {"mlp": 0.95, "cnn": 0.94}
 
 
@@ -130,8 +126,7 @@ def main() -> None:
             if proc.returncode != 0 or not lines:
                 raise SystemExit(f"the {threads}-thread run failed (its output is above)")
             summary["runs"].append(json.loads(lines[-1].removeprefix("RESULT ")))
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(summary))
+    write_summary(out, summary, markdown(summary))
     print(markdown(summary))
 
 

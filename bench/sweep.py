@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, copy_workflow  # noqa: E402
+from common import ROOT, copy_workflow  # noqa: E402
 
 SWEEP = {"mlp_width": {"model": "mlp", "vary": {"hidden_units": [64, 128, 256, 512]}}}
 SEEDS = [0, 1]
