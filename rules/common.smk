@@ -52,13 +52,13 @@ RUN_MODELS = ["svm_kernels", "svm_final", "nn_numpy", "mlp", "cnn"]
 MAX_THREADS = 8
 
 
-DATASETS = list(DATASET_SPECS)
+DATASET_NAMES = list(DATASET_SPECS)
 # Every dataset's four file names (MNIST's, unless a user dataset names its own).
 DATASET_FILES = sorted({name for spec in DATASET_SPECS.values() for name in spec.files.values()})
 
 
 wildcard_constraints:
-    dataset="|".join(map(re.escape, DATASETS)),
+    dataset="|".join(map(re.escape, DATASET_NAMES)),
     point="|".join(map(re.escape, POINTS)),
     sweep="|".join(SWEEPS) or "(?!)",
     seed=r"\d+",
@@ -91,7 +91,7 @@ def package_modules(path, seen=None):
     return found
 
 
-def code(script):
+def script_imports(script):
     """The package modules that `scripts/<script>` imports: editing one reruns the rule.
 
     Relative to the working directory, so a copied or moved run keeps its history.
@@ -100,7 +100,7 @@ def code(script):
     return [os.path.relpath(PACKAGE / f"{m}.py") for m in modules]
 
 
-def half_the_cores(wildcards):
+def multicore_threads(wildcards):
     """Threads of each multi-core job: half of --cores, from 1 to MAX_THREADS."""
     try:
         cores = workflow.cores
@@ -109,8 +109,15 @@ def half_the_cores(wildcards):
     return threads_for(cores, MAX_THREADS)
 
 
-def log_path(rule_name):
-    return f"results/{{dataset}}/logs/{rule_name}.log"
+def log_path(rule_name, *parts, run=False, across_datasets=False):
+    """Every rule's log: results/<dataset>/logs/<rule>[/<part>...][/<point>/seed-<n>].log.
+
+    `parts` name one job among the rule's (a file); `run` adds the run's point and seed;
+    the rules that work across datasets log to results/logs/<rule>.log.
+    """
+    base = "results/logs" if across_datasets else "results/{dataset}/logs"
+    per_run = ["{point}", "seed-{seed}"] if run else []
+    return os.path.join(base, rule_name, *parts, *per_run) + ".log"
 
 
 def bench_path(rule_name):
@@ -120,10 +127,6 @@ def bench_path(rule_name):
 def run_dir(model):
     """The folder of one run: results/<dataset>/<model>/<point>/seed-<n>/."""
     return f"results/{{dataset}}/{model}/{{point}}/seed-{{seed}}"
-
-
-def run_log(rule_name):
-    return f"results/{{dataset}}/logs/{rule_name}/{{point}}/seed-{{seed}}.log"
 
 
 def run_bench(rule_name):

@@ -1,10 +1,10 @@
 rule download_dataset:
     input:
-        code=code("download_dataset.py"),
+        code=script_imports("download_dataset.py"),
     output:
         "results/{dataset}/raw/{file}",
     log:
-        "results/{dataset}/logs/download_dataset/{file}.log",
+        log_path("download_dataset", "{file}"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -21,7 +21,7 @@ rule download_dataset:
 rule prepare_data:
     input:
         raw=raw_files,
-        code=code("prepare_data.py"),
+        code=script_imports("prepare_data.py"),
     output:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
@@ -45,7 +45,7 @@ rule prepare_data:
 rule plot_sample_digits:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("plot_sample_digits.py"),
+        code=script_imports("plot_sample_digits.py"),
     output:
         figure=report(
             "results/{dataset}/data/sample_digits.png",
@@ -56,7 +56,7 @@ rule plot_sample_digits:
     log:
         log_path("plot_sample_digits"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,

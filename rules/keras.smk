@@ -2,7 +2,7 @@ rule train_mlp:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("keras_train.py"),
+        code=script_imports("keras_train.py"),
     output:
         model=f"{run_dir('mlp')}/model.keras",
         checksum=f"{run_dir('mlp')}/model.keras.sha256",
@@ -24,7 +24,7 @@ rule train_mlp:
         metrics=f"{run_dir('mlp')}/metrics.json",
         predictions=f"{run_dir('mlp')}/predictions.parquet",
     log:
-        run_log("train_mlp"),
+        log_path("train_mlp", run=True),
     benchmark:
         run_bench("train_mlp")
     # Longest jobs first (MLP, CNN, then the grid search that the final SVM waits
@@ -33,7 +33,7 @@ rule train_mlp:
     priority: 3
     conda:
         "../envs/keras.yaml"
-    threads: half_the_cores
+    threads: multicore_threads
     resources:
         mem_mb=4000,
         runtime=60,
@@ -52,7 +52,7 @@ rule train_cnn:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("keras_train.py"),
+        code=script_imports("keras_train.py"),
     output:
         model=f"{run_dir('cnn')}/model.keras",
         checksum=f"{run_dir('cnn')}/model.keras.sha256",
@@ -84,13 +84,13 @@ rule train_cnn:
         ),
         feature_map_arrays=f"{run_dir('cnn')}/feature_maps.npz",
     log:
-        run_log("train_cnn"),
+        log_path("train_cnn", run=True),
     benchmark:
         run_bench("train_cnn")
     priority: 2  # as train_mlp
     conda:
         "../envs/keras.yaml"
-    threads: half_the_cores
+    threads: multicore_threads
     resources:
         mem_mb=4000,
         runtime=60,

@@ -2,7 +2,7 @@ rule train_nn_numpy:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("nn_numpy_train.py"),
+        code=script_imports("nn_numpy_train.py"),
     output:
         weights=f"{run_dir('nn_numpy')}/weights.npz",
         checksum=f"{run_dir('nn_numpy')}/weights.npz.sha256",
@@ -18,12 +18,12 @@ rule train_nn_numpy:
             labels={"figure": "ROC curves", "seed": "{seed}"},
         ),
     log:
-        run_log("train_nn_numpy"),
+        log_path("train_nn_numpy", run=True),
     benchmark:
         run_bench("train_nn_numpy")
     conda:
         "../envs/sklearn.yaml"
-    threads: half_the_cores
+    threads: multicore_threads
     resources:
         mem_mb=3000,
         runtime=20,

@@ -1,7 +1,7 @@
 rule pca_projection:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("pca_projection.py"),
+        code=script_imports("pca_projection.py"),
     output:
         table="results/{dataset}/pca/pca{components}_variance.csv",
         figure=report(
@@ -11,7 +11,7 @@ rule pca_projection:
             labels={"result": "{components}-component scatter", "type": "figure"},
         ),
     log:
-        "results/{dataset}/logs/pca_projection_{components}.log",
+        log_path("pca_projection_{components}"),
     benchmark:
         "results/{dataset}/benchmarks/pca_projection_{components}.tsv"
     conda:
@@ -32,7 +32,7 @@ rule pca_projection:
 rule pca_variance:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("pca_variance.py"),
+        code=script_imports("pca_variance.py"),
     output:
         variance_csv="results/{dataset}/pca/explained_variance.csv",
         variance_parquet="results/{dataset}/pca/explained_variance.parquet",

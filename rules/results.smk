@@ -1,7 +1,7 @@
 rule metrics_table:
     input:
         metrics=every_run("metrics.json"),
-        code=code("results_tables.py"),
+        code=script_imports("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/metrics.csv",
@@ -14,7 +14,7 @@ rule metrics_table:
     log:
         log_path("metrics_table"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -28,7 +28,7 @@ rule metrics_table:
 rule metrics_summary:
     input:
         metrics="results/{dataset}/tables/metrics.parquet",
-        code=code("results_tables.py"),
+        code=script_imports("results_tables.py"),
     output:
         tables=multiext("results/{dataset}/tables/metrics_summary", ".csv", ".parquet", ".md"),
         headline="results/{dataset}/tables/headline.csv",
@@ -41,7 +41,7 @@ rule metrics_summary:
     log:
         log_path("metrics_summary"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -55,7 +55,7 @@ rule metrics_summary:
 rule model_comparison:
     input:
         predictions=every_run("predictions.parquet"),
-        code=code("results_tables.py"),
+        code=script_imports("results_tables.py"),
     output:
         tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),
         by_seed="results/{dataset}/tables/model_comparison_by_seed.csv",
@@ -68,7 +68,7 @@ rule model_comparison:
     log:
         log_path("model_comparison"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -85,7 +85,7 @@ rule study_comparison:
         levels="results/{dataset}/pca/components_for_variance.csv",
         grid_best="results/{dataset}/svm/grid_best.json",
         summary="results/{dataset}/tables/metrics_summary.parquet",
-        code=code("results_tables.py"),
+        code=script_imports("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/study_comparison.csv",
@@ -97,7 +97,7 @@ rule study_comparison:
     log:
         log_path("study_comparison"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -111,7 +111,7 @@ rule study_comparison:
 rule stage_costs:
     input:
         benchmarks=benchmark_files,
-        code=code("results_tables.py"),
+        code=script_imports("results_tables.py"),
     output:
         report(
             "results/{dataset}/tables/stage_costs.csv",
@@ -123,7 +123,7 @@ rule stage_costs:
     log:
         log_path("stage_costs"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -139,14 +139,14 @@ rule collect_datasets:
         # Only this run's dataset: the script reads the tables of the other datasets
         # as they are, so running one dataset never reruns another.
         table=f"results/{DATASET}/tables/metrics_summary.parquet",
-        code=code("collect_runs.py"),
+        code=script_imports("collect_runs.py"),
     output:
         "results/tables/metrics_by_dataset.csv",
         "results/tables/metrics_by_dataset.md",
     log:
-        "results/logs/collect_datasets.log",
+        log_path("collect_datasets", across_datasets=True),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,

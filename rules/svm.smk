@@ -2,7 +2,7 @@ rule compare_svm_kernels:
     input:
         train="results/{dataset}/data/train.parquet",
         test="results/{dataset}/data/test.parquet",
-        code=code("svm_kernels.py"),
+        code=script_imports("svm_kernels.py"),
     output:
         table=report(
             f"{run_dir('svm_kernels')}/kernels.csv",
@@ -15,7 +15,7 @@ rule compare_svm_kernels:
         metrics=f"{run_dir('svm_kernels')}/metrics.json",
         predictions=f"{run_dir('svm_kernels')}/predictions.parquet",
     log:
-        run_log("compare_svm_kernels"),
+        log_path("compare_svm_kernels", run=True),
     benchmark:
         run_bench("compare_svm_kernels")
     conda:
@@ -34,7 +34,7 @@ rule compare_svm_kernels:
 rule plot_svm_boundaries:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("svm_boundaries.py"),
+        code=script_imports("svm_boundaries.py"),
     output:
         figure=report(
             "results/{dataset}/svm/decision_boundaries.png",
@@ -65,7 +65,7 @@ rule plot_svm_boundaries:
 rule svm_grid_search:
     input:
         train="results/{dataset}/data/train.parquet",
-        code=code("svm_grid_search.py"),
+        code=script_imports("svm_grid_search.py"),
     output:
         table="results/{dataset}/svm/grid_search.csv",
         best="results/{dataset}/svm/grid_best.json",
@@ -83,7 +83,7 @@ rule svm_grid_search:
     priority: 1  # longest jobs first, see train_mlp in rules/keras.smk
     conda:
         "../envs/sklearn.yaml"
-    threads: half_the_cores
+    threads: multicore_threads
     resources:
         mem_mb=4000,
         runtime=60,
@@ -98,13 +98,13 @@ rule train_final_svm:
     input:
         train="results/{dataset}/data/train.parquet",
         best="results/{dataset}/svm/grid_best.json",
-        code=code("svm_train_final.py"),
+        code=script_imports("svm_train_final.py"),
     output:
         model=f"{run_dir('svm_final')}/model.skops",
         checksum=f"{run_dir('svm_final')}/model.skops.sha256",
         info=f"{run_dir('svm_final')}/model.json",
     log:
-        run_log("train_final_svm"),
+        log_path("train_final_svm", run=True),
     benchmark:
         run_bench("train_final_svm")
     conda:
@@ -126,7 +126,7 @@ rule score_final_svm:
         model=f"{run_dir('svm_final')}/model.skops",
         checksum=f"{run_dir('svm_final')}/model.skops.sha256",
         info=f"{run_dir('svm_final')}/model.json",
-        code=code("svm_score_final.py"),
+        code=script_imports("svm_score_final.py"),
     output:
         metrics=f"{run_dir('svm_final')}/metrics.json",
         scores=f"{run_dir('svm_final')}/scores.json",
@@ -139,7 +139,7 @@ rule score_final_svm:
             labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
     log:
-        run_log("score_final_svm"),
+        log_path("score_final_svm", run=True),
     benchmark:
         run_bench("score_final_svm")
     conda:
@@ -156,7 +156,7 @@ rule score_final_svm:
 
 rule svm_kernel_trick:
     input:
-        code=code("svm_kernel_trick.py"),
+        code=script_imports("svm_kernel_trick.py"),
     output:
         margins=report(
             "results/kernel_trick/margins.png",
@@ -174,7 +174,7 @@ rule svm_kernel_trick:
         ),
         summary="results/kernel_trick/summary.json",
     log:
-        "results/logs/svm_kernel_trick.log",
+        log_path("svm_kernel_trick", across_datasets=True),
     conda:
         "../envs/sklearn.yaml"
     threads: 1

@@ -1,7 +1,7 @@
 rule sweep_table:
     input:
         metrics=sweep_runs("metrics.json"),
-        code=code("sweep_table.py"),
+        code=script_imports("sweep_table.py"),
     output:
         runs=multiext("results/{dataset}/sweeps/{sweep}", ".csv", ".parquet"),
         summary=multiext("results/{dataset}/sweeps/{sweep}_summary", ".csv", ".parquet"),
@@ -15,7 +15,7 @@ rule sweep_table:
     log:
         log_path("sweeps/{sweep}"),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -33,14 +33,14 @@ rule collect_sweeps:
         tables=expand(
             "results/{dataset}/sweeps/{sweep}_summary.parquet", dataset=DATASET, sweep=SWEEPS
         ),
-        code=code("collect_sweeps.py"),
+        code=script_imports("collect_sweeps.py"),
     output:
         "results/tables/sweeps_by_dataset.csv",
         "results/tables/sweeps_by_dataset.md",
     log:
-        "results/logs/collect_sweeps.log",
+        log_path("collect_sweeps", across_datasets=True),
     conda:
-        "../envs/plotting.yaml"
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, make_dataset_dir
 from mnist_study import data
 from mnist_study.datasets import (
-    DATASETS,
+    BUILT_IN_DATASETS,
     ChecksumError,
     DatasetError,
     DatasetSpec,
@@ -70,7 +70,7 @@ def test_stratified_subset_is_seeded_and_balanced():
 
 
 def test_bundled_sample_matches_pinned_checksums():
-    spec = DATASETS["mnist-sample"]
+    spec = BUILT_IN_DATASETS["mnist-sample"]
     info = verify_directory(ROOT / "scripts/mnist_study/bundled/mnist-sample", spec)
     assert set(info) == {"train_images", "train_labels", "test_images", "test_labels"}
 

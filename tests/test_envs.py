@@ -42,12 +42,12 @@ def test_every_rule_names_an_existing_env():
 
 
 def test_every_rules_code_inputs_are_its_own_scripts_imports():
-    # code("<script>") reads the imports of the rule's script, so it must name that script.
+    # script_imports("<script>") reads the imports of the rule's script: it must name that one.
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
             name = block.split(":", 1)[0]
             script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block).group(1)
-            assert f'code=code("{script}")' in block, f"rule {name}: code() of another script"
+            assert f'code=script_imports("{script}")' in block, f"rule {name}: another script"
 
 
 def test_every_rule_declares_threads_memory_and_runtime():

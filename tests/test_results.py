@@ -1,6 +1,7 @@
 """Results tables: unit tests on small frames, then real runs on two datasets."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -271,8 +272,11 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
-def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run):
-    workdir, _ = pipeline_run
+def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, tmp_path):
+    # A copy: the shared run stays the sample's alone, so that tests after this one
+    # (the reruns, the sweeps) see no other dataset's collected table.
+    workdir = tmp_path / "run"
+    shutil.copytree(pipeline_run[0], workdir, symlinks=True)
     run_log = workdir / "results/tables/run_log.csv"
     run_snakemake(workdir)  # the sample is complete: a no-op
     before = len(pd.read_csv(run_log))

@@ -95,11 +95,11 @@ def config_errors(config: dict, schema: dict) -> list[str]:
 
 def combination_errors(config: dict) -> list[str]:
     """Settings that are each allowed but not together."""
-    from .datasets import DATASETS
+    from .datasets import BUILT_IN_DATASETS
 
     errors = []
     dataset = config.get("dataset", "mnist-sample")
-    known = [*DATASETS, *(config.get("datasets") or {})]
+    known = [*BUILT_IN_DATASETS, *(config.get("datasets") or {})]
     if isinstance(dataset, str) and dataset not in known:
         errors.append(
             f"config key dataset: {dataset!r} is not allowed (allowed: {', '.join(known)}; "

@@ -96,7 +96,7 @@ class DatasetSpec:
         )
 
 
-DATASETS: dict[str, DatasetSpec] = {
+BUILT_IN_DATASETS: dict[str, DatasetSpec] = {
     "mnist-sample": DatasetSpec(
         name="mnist-sample",
         description=(
@@ -236,7 +236,7 @@ MIN_CLASSES = 3
 def user_spec(name: str, entry: dict) -> DatasetSpec:
     """A dataset of the config's `datasets:` section (validated by the schema first)."""
     where = f"dataset {name!r} (datasets.{name})"
-    if name in DATASETS:
+    if name in BUILT_IN_DATASETS:
         raise DatasetError(f"{where}: {name!r} is a built-in dataset; give yours another name")
     files = dict(entry["files"])
     if len(set(files.values())) != len(files):
@@ -272,7 +272,7 @@ def user_spec(name: str, entry: dict) -> DatasetSpec:
 
 def all_specs(user: dict | None = None) -> dict[str, DatasetSpec]:
     """The built-in datasets and those of the config's `datasets:` section, by name."""
-    specs = dict(DATASETS)
+    specs = dict(BUILT_IN_DATASETS)
     for name, entry in (user or {}).items():
         specs[name] = user_spec(name, entry)
     return specs
