@@ -28,6 +28,8 @@ PER_SEED_RULES = [
 ]
 # The suite's settings (the default seeds, shorter training), copied beside config.yaml.
 TEST_CONFIG = ROOT / "tests" / "test-config.yaml"
+# Where the pipeline run's jobs write the modules they imported (runtime.record_imports).
+IMPORTS = ".imports"
 
 
 def config_args(*more: str) -> list[str]:
@@ -105,5 +107,10 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
 def pipeline_run(tmp_path_factory):
     """The whole pipeline run once on the bundled sample; tests read its outputs."""
     workdir = copy_workflow(tmp_path_factory.mktemp("pipeline"))
-    first = run_snakemake(workdir)
+    # Each job also records the modules it imported (tests/test_envs.py reads them).
+    os.environ["MNIST_STUDY_IMPORTS"] = str(workdir / IMPORTS)
+    try:
+        first = run_snakemake(workdir)
+    finally:
+        del os.environ["MNIST_STUDY_IMPORTS"]
     return workdir, first

@@ -1,12 +1,17 @@
 """The conda environments pin the same versions as the lock file."""
 
+import ast
+import os
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, copy_workflow, run_snakemake
+from conftest import IMPORTS, ROOT, copy_workflow, run_snakemake
 from mnist_study.runtime import half_the_cores
 
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
@@ -85,3 +90,100 @@ def test_half_the_cores_is_bounded():
     # The rule the workflow and bench/run.py share.
     assert [half_the_cores(n) for n in (1, 2, 3, 5, 8, 16, 17, 64)] == [1, 1, 1, 2, 4, 8, 8, 8]
     assert half_the_cores(64, most=16) == 16
+
+
+def rules_by_env() -> dict[str, dict[str, str]]:
+    """{env file name: {rule: its script}} from the rules' conda: and script: lines."""
+    found = {}
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            name = block.split(":", 1)[0]
+            env = re.search(r'conda:\s*\n\s*"\.\./envs/([\w-]+\.yaml)"', block).group(1)
+            script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block).group(1)
+            found.setdefault(env, {})[name] = script
+    return found
+
+
+def named_imports(script: str) -> set[str]:
+    """Third-party top-level modules named in an import line of the script or of a
+    package module it uses (followed through the package), wherever the line stands."""
+    package = ROOT / "scripts" / "mnist_study"
+    names, seen, todo = set(), set(), [ROOT / "scripts" / script]
+    while todo:
+        for node in ast.walk(ast.parse(todo.pop().read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.partition(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level == 0 and not module.startswith("mnist_study"):
+                    names.add(module.partition(".")[0])
+                    continue
+                inner = module.removeprefix("mnist_study").lstrip(".").partition(".")[0]
+                for name in [inner] if inner else [a.name for a in node.names]:
+                    path = package / f"{name}.py"
+                    if path.exists() and name not in seen:
+                        seen.add(name)
+                        todo.append(path)
+    return names - set(sys.stdlib_module_names) - {"mnist_study"}
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("env", ENVS, ids=lambda p: p.name)
+def test_each_env_holds_what_its_rules_import(env, pipeline_run, tmp_path):
+    # The pipeline's jobs recorded what each rule really imported (runtime.record_imports);
+    # an environment with exactly this env's pip pins (and what they depend on) must
+    # import all of it that the workflow's code names, for every rule naming the env.
+    workdir, _ = pipeline_run
+    recorded = {}
+    for path in (workdir / IMPORTS).glob("*.txt"):
+        rule = path.name.split(".", 1)[0]
+        recorded.setdefault(rule, set()).update(path.read_text().split())
+    rules = rules_by_env()[env.name]
+    # Per rule: its script's top-level imports, run as they are (the package modules
+    # and what they import on loading), then the modules the workflow's code imported
+    # later in the run (inside functions): not the optional imports libraries try when
+    # a package happens to be there (skops of pytest, say), nor those of functions the
+    # rule never calls. A rule the bundled run does not reach (the download, a sweep's
+    # table) gets the first part only.
+    wanted = {
+        rule: (script, named_imports(script) & recorded.get(rule, set()))
+        for rule, script in rules.items()
+    }
+    venv = tmp_path / "venv"
+    uv = str(Path(sys.executable).with_name("uv"))
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    pins = [f"{name}=={version}" for name, version in env_pins(env)]
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), *pins], check=True
+    )
+    # One interpreter a rule: the script's top-level import lines, then each module in
+    # turn, naming what fails.
+    probe = (
+        "import ast, importlib, sys\n"
+        "script, *names = sys.argv[1:]\n"
+        "tree = ast.parse(open(script).read())\n"
+        "lines = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]\n"
+        "try:\n"
+        "    exec(compile(ast.Module(lines, []), script, 'exec'), {})\n"
+        "except Exception as err:\n"
+        "    print('its import lines:', type(err).__name__, err)\n"
+        "for name in names:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as err:\n"
+        "        print(name, type(err).__name__, err)\n"
+    )
+    env_vars = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env_vars |= {"PYTHONPATH": str(ROOT / "scripts"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    missing = []
+    for rule, (script, modules) in sorted(wanted.items()):
+        proc = subprocess.run(
+            [str(venv / "bin/python"), "-c", probe, str(ROOT / "scripts" / script), *modules],
+            capture_output=True,
+            text=True,
+            env=env_vars,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        missing += [f"{env.name}: rule {rule}: {line}" for line in proc.stdout.splitlines()]
+    assert missing == [], "\n".join(missing)

@@ -54,6 +54,7 @@ def run_rule(main, namespace: dict) -> None:
     snakemake = namespace["snakemake"]
     try:
         main(snakemake)
+        record_imports(snakemake.rule)
     except Exception as err:
         from .errors import PipelineError
 
@@ -70,6 +71,30 @@ def run_rule(main, namespace: dict) -> None:
                 handler.stream.write(where)
                 handler.flush()
         sys.exit(1)
+
+
+def record_imports(rule: str) -> None:
+    """With MNIST_STUDY_IMPORTS set to a folder, write there the third-party top-level
+    modules this rule imported (beyond Snakemake's own), one per line, in
+    `<rule>.<pid>.txt` (one file a job: jobs of one rule may end at the same time).
+
+    `tests/test_envs.py` then imports each of them in an environment built from the
+    rule's `envs/*.yaml` alone.
+    """
+    folder = os.environ.get("MNIST_STUDY_IMPORTS")
+    if not folder:
+        return
+    from . import MODULES_BEFORE
+
+    loaded = {name.partition(".")[0] for name in list(sys.modules)}
+    third_party = sorted(
+        name
+        for name in loaded - MODULES_BEFORE - set(sys.stdlib_module_names)
+        if not name.startswith("_") and name != "mnist_study"
+    )
+    path = Path(folder) / f"{rule}.{os.getpid()}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{name}\n" for name in third_party))
 
 
 def half_the_cores(cores: int, most: int = 8) -> int:
