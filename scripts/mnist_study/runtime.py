@@ -92,9 +92,10 @@ def record_imports(rule: str) -> None:
         for name in loaded - MODULES_BEFORE - set(sys.stdlib_module_names)
         if not name.startswith("_") and name != "mnist_study"
     )
-    path = Path(folder) / f"{rule}.{os.getpid()}.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{name}\n" for name in third_party))
+    from .storage import atomic_path
+
+    with atomic_path(Path(folder) / f"{rule}.{os.getpid()}.txt") as tmp:
+        tmp.write_text("".join(f"{name}\n" for name in third_party))
 
 
 def half_the_cores(cores: int, most: int = 8) -> int:
