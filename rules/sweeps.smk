@@ -13,7 +13,7 @@ rule sweep_table:
             labels={"sweep": "{sweep}"},
         ),
     log:
-        log_path("sweeps/{sweep}"),
+        log_path("sweep_table", "{sweep}"),
     conda:
         "../envs/tables.yaml"
     threads: 1

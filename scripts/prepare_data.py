@@ -27,7 +27,7 @@ def main(snakemake):
         "verified": spec.verify,
     }
     for split in ("train", "test"):
-        images_name, labels_name = spec.files[f"{split}_images"], spec.files[f"{split}_labels"]
+        images_name, labels_name = spec.split_names(split)
         images, labels = idx.read_split(
             files[images_name], files[labels_name], spec.n_classes, spec.label_offset, spec.name
         )

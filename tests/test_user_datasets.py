@@ -20,8 +20,7 @@ import yaml
 
 from conftest import config_args, copy_workflow, run_snakemake
 from mnist_study import idx
-from mnist_study.datasets import FILES as BUILT_IN_FILES
-from mnist_study.datasets import bundled_dir
+from mnist_study.datasets import bundled_dir, get_spec
 from mnist_study.idx import encode_idx
 
 NAME = "digits04"
@@ -40,9 +39,7 @@ def build_files(directory, train=1500, test=500):
     directory.mkdir(parents=True, exist_ok=True)
     hashes = {}
     for split, n in (("train", train), ("test", test)):
-        images, labels = idx.read_split(
-            BUNDLED / BUILT_IN_FILES[f"{split}_images"], BUNDLED / BUILT_IN_FILES[f"{split}_labels"]
-        )
+        images, labels = idx.read_split(*get_spec("mnist-sample").split_paths(BUNDLED, split))
         keep = np.flatnonzero(labels < 5)[:n]
         for role, array in (("images", images[keep]), ("labels", labels[keep] + 1)):
             content = encode_idx(array.astype(np.uint8))

@@ -58,10 +58,14 @@ class DatasetSpec:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    def split_names(self, split: str) -> tuple[str, str]:
+        """The names of one split's ("train" or "test") images and labels files."""
+        return self.files[f"{split}_images"], self.files[f"{split}_labels"]
+
     def split_paths(self, directory: str | Path, split: str) -> tuple[Path, Path]:
-        """The images and labels files of one split ("train" or "test") in `directory`."""
-        directory = Path(directory)
-        return directory / self.files[f"{split}_images"], directory / self.files[f"{split}_labels"]
+        """The images and labels files of one split in `directory`."""
+        images, labels = self.split_names(split)
+        return Path(directory) / images, Path(directory) / labels
 
     def as_params(self) -> dict:
         """The spec as plain data, keys sorted: a rule's params, so a change reruns it."""
@@ -309,14 +313,18 @@ def verify_file(path: str | Path, spec: DatasetSpec) -> dict[str, str]:
     return check_hashes(path, name, spec)
 
 
-def check_hashes(path: Path, name: str, spec: DatasetSpec) -> dict[str, str]:
+def check_hashes(path: Path, name: str, spec: DatasetSpec, where: str = "") -> dict[str, str]:
     """The hashes of the file at `path`, which holds the dataset's file `name`; ChecksumError
-    if neither its bytes nor its decompressed content match a pinned hash."""
+    if neither its bytes nor its decompressed content match a pinned hash.
+
+    Messages name the file as `where` (default: its path; a download names its URL).
+    """
+    where = where or str(path)
     gz_hash = sha256_file(path)
     if not spec.verify:
         log.warning(
             "%s: dataset %s has verify: false, so this file is used unchecked (sha256 %s)",
-            path,
+            where,
             spec.name,
             gz_hash,
         )
@@ -337,7 +345,7 @@ def check_hashes(path: Path, name: str, spec: DatasetSpec) -> dict[str, str]:
         if idx_hash == expected_idx:
             return {"file": name, "sha256": gz_hash, "idx_sha256": idx_hash}
     expected = " or ".join(spec.gz_sha256[name])
-    message = f"{path}: checksum mismatch for {spec.name}: expected sha256 {expected}"
+    message = f"{where}: checksum mismatch for {spec.name}: expected sha256 {expected}"
     if expected_idx is not None:
         message += f" (or decompressed content {expected_idx})"
     message += f", got {gz_hash}"
@@ -406,12 +414,9 @@ def download_file(
             try:
                 with atomic_path(dest) as tmp:
                     actual = _fetch_once(url, tmp, timeout, progress_every)
-                    try:
-                        check_hashes(tmp, name, spec)
-                    except ChecksumError as err:
-                        where = str(err).split(": ", 1)[1]
-                        raise ChecksumError(f"{name} from {url}: {where}") from None
-                log.info("verified %s (sha256 %s)", dest, actual)
+                    check_hashes(tmp, name, spec, where=f"{name} from {url}")
+                if spec.verify:
+                    log.info("verified %s (sha256 %s)", dest, actual)
                 return actual
             except ChecksumError as err:
                 # The same mirror would serve the same bytes again: try the next one.

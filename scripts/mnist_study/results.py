@@ -490,13 +490,11 @@ def sweep_tables(metric_files, sweep: dict, seeds, dataset: str):
     keep = ["seed", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_auc",
             "test_loss", "fit_seconds", "train_size", "test_size"]  # fmt: skip
     runs = pd.concat([front, runs[keep].reset_index(drop=True)], axis=1)
-    floats = {key for key in sweep["settings"] if front[key].dtype == float}
     summary_rows = []
-    for point, values in sweep["points"]:
+    for point, _ in sweep["points"]:
         chosen = runs[runs["point"] == point]
-        row = {"dataset": dataset, "sweep": sweep["name"], "model": sweep["model"],
-               "point": point, **{key: values[key] for key in sweep["settings"]}}  # fmt: skip
-        row |= {key: float(row[key]) for key in sweep["settings"] if key in floats}
+        # the point's columns as its runs have them (one type per column, as above)
+        row = chosen.iloc[0][front.columns].to_dict()
         for metric in SWEEP_METRICS:
             summary = stats.summarise(chosen[metric].astype(float), bounds=BOUNDED.get(metric))
             row["seeds"] = summary.pop("seeds")

@@ -54,7 +54,6 @@ def run_rule(main, namespace: dict) -> None:
     snakemake = namespace["snakemake"]
     try:
         main(snakemake)
-        record_imports(snakemake.rule)
     except Exception as err:
         from .errors import PipelineError
 
@@ -71,6 +70,7 @@ def run_rule(main, namespace: dict) -> None:
                 handler.stream.write(where)
                 handler.flush()
         sys.exit(1)
+    record_imports(snakemake.rule)
 
 
 def record_imports(rule: str) -> None:

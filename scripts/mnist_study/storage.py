@@ -147,6 +147,12 @@ _PLAIN_DATA_TYPES = {
 }  # fmt: skip
 
 
+class UntrustedModelError(PipelineError, RuntimeError):
+    """A model file holds types that loading it would have to trust."""
+
+    advice = "Load only model files this pipeline wrote; rerun the job that writes it"
+
+
 def model_file_types(path: str | Path) -> set[str]:
     """Every type named in a skops file's schema (its `schema.json`), read as data."""
     import json
@@ -168,12 +174,6 @@ def model_file_types(path: str | Path) -> set[str]:
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise UntrustedModelError(f"{path}: not a skops model file ({error})") from error
     return set(walk(schema))
-
-
-class UntrustedModelError(PipelineError, RuntimeError):
-    """A model file holds types that loading it would have to trust."""
-
-    advice = "Load only model files this pipeline wrote; rerun the job that writes it"
 
 
 def save_model(model: Any, path: str | Path) -> str:

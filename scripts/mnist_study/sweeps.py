@@ -134,7 +134,7 @@ def point_name(base: dict, settings: dict) -> str:
     return "_".join(changed) or BASE
 
 
-def _problems(name: str, sweep: dict, config: dict, schema: dict) -> list[str]:
+def _problems(name: str, sweep: dict, schema: dict) -> list[str]:
     """Every problem with one sweep, one line each (empty if it can run)."""
     model = sweep["model"]
     where = f"sweep {name!r} ({model})"
@@ -220,7 +220,7 @@ def plan(config: dict, schema: dict) -> dict[str, Sweep]:
                 "'_' and '-', starting with a letter or digit"
             )
             continue
-        problems = _problems(name, sweep, config, schema)
+        problems = _problems(name, sweep, schema)
         if problems:
             errors += problems
             continue
