@@ -18,18 +18,20 @@
 
 
 from snakemake.exceptions import WorkflowError
-from snakemake.sourcecache import LocalSourceFile
+from snakemake.sourcecache import LocalGitFile
 from snakemake.utils import min_version
 
 min_version("9.0")
 
-# The rules import the workflow's package (scripts/mnist_study) as they are parsed, so
-# the workflow must be a local checkout, wherever the working directory is.
-if not isinstance(workflow.current_basedir, LocalSourceFile):
+# The rules import the workflow's package (scripts/mnist_study) as they are parsed: from
+# a local checkout, or from Snakemake's source cache for a module read from GitHub, GitLab
+# or a URL. Snakemake caches a gitfile(...) module's files under names ending in @<ref>,
+# which Python cannot import.
+if isinstance(workflow.current_basedir, LocalGitFile):
     raise WorkflowError(
-        "this workflow imports its package (scripts/mnist_study) as it is parsed, so it "
-        f"must be a local checkout; {workflow.current_basedir.get_path_or_uri(True)} is "
-        "not: clone the tag you want and point the module's snakefile at its Snakefile "
+        "this workflow imports its package (scripts/mnist_study) as it is parsed, which "
+        f"Snakemake cannot offer from a gitfile() module ({workflow.current_basedir.get_path_or_uri(True)}): "
+        "point the module's snakefile at github(...), gitlab(...) or a local checkout "
         "(README, 'Deploying it as a module')"
     )
 
@@ -50,20 +52,8 @@ include: "rules/results.smk"
 include: "rules/sweeps.smk"
 
 
-# Quick bookkeeping that is not worth a cluster job.
-localrules:
-    all,
-    metrics_table,
-    metrics_summary,
-    model_comparison,
-    study_comparison,
-    stage_costs,
-    collect_datasets,
-    sweep_table,
-    collect_sweeps,
-
-
 rule all:
     default_target: True
     input:
         all_targets(DATASET),
+    localrule: True

@@ -1,4 +1,5 @@
 import ast
+import dataclasses
 import os
 import re
 import sys
@@ -7,15 +8,87 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.io import strip_wildcard_constraints
 from snakemake.logging import logger
+from snakemake.sourcecache import GenericSourceFile, LocalSourceFile
 from snakemake.utils import validate
 
 # The workflow's own files are found from this file's folder, never from the working
 # directory or the main Snakefile: run with -d elsewhere, or as another workflow's
-# module, the package, the bundled sample and config.yaml are still these (the
-# Snakefile checks that they are local files).
-WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(True)).parent
-PACKAGE = WORKFLOW_DIR / "scripts" / "mnist_study"
-sys.path.insert(0, str(PACKAGE.parent))
+# module, the package, the bundled sample and config.yaml are still these. A module read
+# from GitHub, GitLab or a URL (snakedeploy's github(...)) is not a folder: Snakemake
+# fetches each of its files into its source cache on first use, and the package is
+# imported from there, as the rule scripts are run from there.
+LOCAL = isinstance(workflow.current_basedir, LocalSourceFile)
+WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(True)).parent if LOCAL else None
+
+
+def package_file(name):
+    """The package's module `name` (scripts/mnist_study/<name>.py), fetched if remote.
+
+    Local: the path relative to the working directory, so a copied or moved run keeps
+    its history. Remote: the copy in Snakemake's source cache, whose history records
+    the original address.
+    """
+    if LOCAL:
+        return os.path.relpath(WORKFLOW_DIR / "scripts" / "mnist_study" / f"{name}.py")
+    return workflow.source_path(f"../scripts/mnist_study/{name}.py")
+
+
+def workflow_text(path):
+    """The text of one of the workflow's files, by its path from the workflow's top."""
+    if LOCAL:
+        return (WORKFLOW_DIR / path).read_text()
+    return Path(workflow.source_path(f"../{path}")).read_text()
+
+
+def package_modules(source, where, seen=None):
+    """The modules of mnist_study that `source` (the Python code of the file `where`)
+    imports, followed through the package.
+
+    Read from the code itself (every import, including those inside functions), so a
+    rule's inputs cannot drift from what its script really uses. Every name imported
+    from the package itself (`from mnist_study import x`, `from . import x`) must be a
+    module: a remote workflow's files cannot be listed, only fetched by name.
+    """
+    seen = set() if seen is None else seen
+    found = {"__init__"}
+    for node in ast.walk(ast.parse(source)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("mnist_study.")]
+        elif isinstance(node, ast.ImportFrom):
+            inside = node.level > 0 or (node.module or "").split(".")[0] == "mnist_study"
+            if not inside:
+                continue
+            source_module = (node.module or "").removeprefix("mnist_study").lstrip(".")
+            names = [source_module.split(".")[0]] if source_module else [a.name for a in node.names]
+        for name in sorted(set(names) - seen):
+            seen.add(name)
+            if LOCAL and not Path(package_file(name)).is_file():
+                raise WorkflowError(
+                    f"{where}: `{ast.unparse(node)}`: mnist_study has no module {name}; "
+                    f"import names from its modules (from mnist_study.<module> import {name})"
+                )
+            text = Path(package_file(name)).read_text()
+            found |= {name} | package_modules(text, f"scripts/mnist_study/{name}.py", seen)
+    return found
+
+
+def script_imports(script):
+    """The package modules that `scripts/<script>` imports: editing one reruns the rule."""
+    modules = package_modules(workflow_text(f"scripts/{script}"), f"scripts/{script}")
+    return [package_file(m) for m in sorted(modules)]
+
+
+# This file's own imports from the package (the lines below): a remote workflow's are
+# fetched into the source cache first, and the package imported from there.
+OWN_IMPORTS = [
+    line
+    for line in workflow_text("rules/common.smk").splitlines()
+    if line.startswith("from mnist_study")
+]
+for module in package_modules("\n".join(OWN_IMPORTS), "rules/common.smk"):
+    package_file(module)
+sys.path.insert(0, str(Path(package_file("__init__")).resolve().parents[1]))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
@@ -33,7 +106,36 @@ try:
 except (ConfigError, DatasetError) as err:
     raise WorkflowError(str(err)) from None
 
+
+def fetched_sample(spec):
+    """A remote workflow's bundled sample: downloaded from where the workflow was read.
+
+    Snakemake's source cache reads a git-hosted file as text, which a .gz file is not,
+    so the sample's four files come like any dataset's: from a mirror (the address of
+    the bundled folder in the same repository and tag), checked against their hashes.
+    """
+    top = Path(package_file("__init__")).resolve().parents[2]
+    folder = bundled_dir(spec.name).resolve().relative_to(top).as_posix()
+    url = workflow.current_basedir.join(f"../{folder}").get_path_or_uri(secret_free=True)
+    return dataclasses.replace(spec, bundled=False, mirrors=(url,))
+
+
 DATASET = config["dataset"]
+if not LOCAL:
+    BUNDLED = [name for name, spec in DATASET_SPECS.items() if spec.bundled]
+    DATASET_SPECS |= {name: fetched_sample(DATASET_SPECS[name]) for name in BUNDLED}
+    if DATASET in BUNDLED and not config["dataset_dir"]:
+        logger.info(
+            f"dataset {DATASET}: downloaded from {DATASET_SPECS[DATASET].mirrors[0]} "
+            "where it is missing (checksums verified)"
+        )
+if isinstance(workflow.current_basedir, GenericSourceFile):
+    logger.warning(
+        f"this workflow is read from a URL ({workflow.current_basedir.get_basedir()}): "
+        "Snakemake knows no modification time for such files, so every run reruns the "
+        "jobs that use them; deploy it with github(...) or gitlab(...) and a tag instead "
+        "(README, 'Deploying it as a module')"
+    )
 if not DATASET_SPECS[DATASET].verify:
     logger.warning(
         f"dataset {DATASET}: verify: false, so its files are used without checking their "
@@ -64,40 +166,6 @@ wildcard_constraints:
     seed=r"\d+",
     file="|".join(map(re.escape, DATASET_FILES)),
     components="2|3",
-
-
-def package_modules(path, seen=None):
-    """The modules of mnist_study that the file at `path` imports, followed through the package.
-
-    Read from the code itself (every import, including those inside functions), so a rule's
-    inputs cannot drift from what its script really uses.
-    """
-    seen = set() if seen is None else seen
-    found = {"__init__"}
-    for node in ast.walk(ast.parse(Path(path).read_text())):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("mnist_study.")]
-        elif isinstance(node, ast.ImportFrom):
-            inside = node.level > 0 or (node.module or "").split(".")[0] == "mnist_study"
-            if not inside:
-                continue
-            source = (node.module or "").removeprefix("mnist_study").lstrip(".")
-            names = [source.split(".")[0]] if source else [a.name for a in node.names]
-        for name in names:
-            if (PACKAGE / f"{name}.py").exists() and name not in seen:
-                seen.add(name)
-                found |= {name} | package_modules(PACKAGE / f"{name}.py", seen)
-    return found
-
-
-def script_imports(script):
-    """The package modules that `scripts/<script>` imports: editing one reruns the rule.
-
-    Relative to the working directory, so a copied or moved run keeps its history.
-    """
-    modules = sorted(package_modules(WORKFLOW_DIR / "scripts" / script))
-    return [os.path.relpath(PACKAGE / f"{m}.py") for m in modules]
 
 
 def multicore_threads(wildcards):

@@ -13,6 +13,7 @@ rule metrics_table:
         "results/{dataset}/tables/metrics.md",
     log:
         log_path("metrics_table"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -40,6 +41,7 @@ rule metrics_summary:
         ),
     log:
         log_path("metrics_summary"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -67,6 +69,7 @@ rule model_comparison:
         ),
     log:
         log_path("model_comparison"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -96,6 +99,7 @@ rule study_comparison:
         "results/{dataset}/tables/study_comparison.md",
     log:
         log_path("study_comparison"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -122,6 +126,7 @@ rule stage_costs:
         "results/{dataset}/tables/stage_costs.md",
     log:
         log_path("stage_costs"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -145,6 +150,7 @@ rule collect_datasets:
         "results/tables/metrics_by_dataset.md",
     log:
         log_path("collect_datasets", across_datasets=True),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1

@@ -14,6 +14,7 @@ rule sweep_table:
         ),
     log:
         log_path("sweep_table", "{sweep}"),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1
@@ -39,6 +40,7 @@ rule collect_sweeps:
         "results/tables/sweeps_by_dataset.md",
     log:
         log_path("collect_sweeps", across_datasets=True),
+    localrule: True
     conda:
         "../envs/tables.yaml"
     threads: 1

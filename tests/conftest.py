@@ -15,7 +15,16 @@ import pytest
 from mnist_study.idx import encode_idx
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "rules",
+    "scripts",
+    "envs",
+    "config.yaml",
+    "config",
+    "report",
+    "profiles",
+]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # The rules that run once per seed of repeats.seeds.
 PER_SEED_RULES = [
@@ -71,7 +80,9 @@ def copy_workflow(dest: Path) -> Path:
     for name in WORKFLOW_FILES:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         elif src.exists():
             shutil.copy2(src, dest / name)
     shutil.copy2(TEST_CONFIG, dest / TEST_CONFIG.name)

@@ -84,12 +84,12 @@ def record_imports(rule: str) -> None:
     folder = os.environ.get("MNIST_STUDY_IMPORTS")
     if not folder:
         return
-    from . import MODULES_BEFORE
+    import mnist_study
 
     loaded = {name.partition(".")[0] for name in list(sys.modules)}
     third_party = sorted(
         name
-        for name in loaded - MODULES_BEFORE - set(sys.stdlib_module_names)
+        for name in loaded - mnist_study.MODULES_BEFORE - set(sys.stdlib_module_names)
         if not name.startswith("_") and name != "mnist_study"
     )
     from .storage import atomic_path
