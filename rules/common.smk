@@ -1,5 +1,6 @@
 import ast
 import dataclasses
+import functools
 import os
 import re
 import sys
@@ -40,17 +41,15 @@ def workflow_text(path):
     return Path(workflow.source_path(f"../{path}")).read_text()
 
 
-def package_modules(source, where, seen=None):
+def imported_modules(source, where):
     """The modules of mnist_study that `source` (the Python code of the file `where`)
-    imports, followed through the package.
+    imports itself, inside functions too.
 
-    Read from the code itself (every import, including those inside functions), so a
-    rule's inputs cannot drift from what its script really uses. Every name imported
-    from the package itself (`from mnist_study import x`, `from . import x`) must be a
-    module: a remote workflow's files cannot be listed, only fetched by name.
+    Every name imported from the package itself (`from mnist_study import x`,
+    `from . import x`) must be a module: a remote workflow's files cannot be listed,
+    only fetched by name.
     """
-    seen = set() if seen is None else seen
-    found = {"__init__"}
+    found = set()
     for node in ast.walk(ast.parse(source)):
         names = []
         if isinstance(node, ast.Import):
@@ -61,15 +60,35 @@ def package_modules(source, where, seen=None):
                 continue
             source_module = (node.module or "").removeprefix("mnist_study").lstrip(".")
             names = [source_module.split(".")[0]] if source_module else [a.name for a in node.names]
-        for name in sorted(set(names) - seen):
-            seen.add(name)
+        for name in set(names) - found:
             if LOCAL and not Path(package_file(name)).is_file():
                 raise WorkflowError(
                     f"{where}: `{ast.unparse(node)}`: mnist_study has no module {name}; "
                     f"import names from its modules (from mnist_study.<module> import {name})"
                 )
-            text = Path(package_file(name)).read_text()
-            found |= {name} | package_modules(text, f"scripts/mnist_study/{name}.py", seen)
+            found.add(name)
+    return found
+
+
+@functools.cache
+def module_imports(name):
+    """imported_modules of the package's module `name`, read once per parse."""
+    return imported_modules(Path(package_file(name)).read_text(), f"scripts/mnist_study/{name}.py")
+
+
+def package_modules(source, where):
+    """The modules of mnist_study that `source` imports, followed through the package.
+
+    Read from the code itself, so a rule's inputs cannot drift from what its script
+    really uses.
+    """
+    found = {"__init__"}
+    todo = list(imported_modules(source, where))
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(module_imports(name))
     return found
 
 
