@@ -47,25 +47,29 @@ def levels(path):
     return pd.read_csv(path)["variance_level"].tolist()
 
 
+def consumer_project(project: Path, snakefile: str, configfile: str = "") -> Path:
+    """A consumer workflow in `project` using every rule of the module at `snakefile` (a
+    quoted path or URL, or a github()/gitfile() call), prefixed mnist_."""
+    project.mkdir()
+    head = f'configfile: "{configfile}"\n\n\n' if configfile else ""
+    module = textwrap.dedent(f"""\
+        module mnist:
+            snakefile:
+                {snakefile}
+            config:
+                config
+
+
+        use rule * from mnist as mnist_*
+    """)
+    (project / "Snakefile").write_text(head + module)
+    return project
+
+
 def test_a_consumer_workflow_imports_it_as_a_module(tmp_path):
     workflow = copy_workflow(tmp_path / "mnist-workflow")
-    project = tmp_path / "my-project"
-    project.mkdir()
-    (project / "Snakefile").write_text(
-        textwrap.dedent(f"""\
-            configfile: "config/config.yaml"
-
-
-            module mnist:
-                snakefile:
-                    "{workflow / "Snakefile"}"
-                config:
-                    config
-
-
-            use rule * from mnist as mnist_*
-        """)
-    )
+    snakefile = f'"{workflow / "Snakefile"}"'
+    project = consumer_project(tmp_path / "my-project", snakefile, "config/config.yaml")
     # Only the keys the consumer cares about: the rest are the schema's defaults.
     (project / "config").mkdir()
     settings = {"repeats": {"seeds": [0, 1]}, "pca": {"variance_levels": [0.5, 0.99]}}
@@ -164,20 +168,7 @@ def test_a_module_read_from_a_url_downloads_its_bundled_sample(tmp_path):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Snakefile").write_text(
-        textwrap.dedent(f"""\
-            module mnist:
-                snakefile:
-                    "{url}/Snakefile"
-                config:
-                    config
-
-
-            use rule * from mnist as mnist_*
-        """)
-    )
+    project = consumer_project(tmp_path / "project", f'"{url}/Snakefile"')
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
     try:
         proc = snakemake(project, "results/mnist-sample/data/train.parquet", env=env)
@@ -199,20 +190,8 @@ def test_a_gitfile_module_says_what_to_use_instead(tmp_path):
     # Snakemake caches a gitfile() module's files as "<name>.py@<ref>", which Python
     # cannot import the package from.
     repo = git_repository(tmp_path / "mnist-workflow", "v1")
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Snakefile").write_text(
-        textwrap.dedent(f"""\
-            module mnist:
-                snakefile:
-                    gitfile("{repo}", path="Snakefile", ref="v1")
-                config:
-                    config
-
-
-            use rule * from mnist as mnist_*
-        """)
-    )
+    gitfile = f'gitfile("{repo}", path="Snakefile", ref="v1")'
+    project = consumer_project(tmp_path / "project", gitfile)
     proc = snakemake(project, "--dry-run", check=False)
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0
