@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 # What a clone needs to run the workflow (no tests, no results).
-WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "report", "profiles"]
+WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "config", "report", "profiles"]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
