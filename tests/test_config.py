@@ -88,6 +88,23 @@ def test_config_yaml_states_exactly_the_schema_defaults():
         # Allowed on its own, but not with the default tensorflow backend.
         (["cnn", "training_loop"], "scan", "cnn.training_loop: 'scan' runs on the jax backend"),
         (["keras_backend"], "pytorch", "keras_backend: 'pytorch' is not allowed"),
+        # Not finite: NaN passes every JSON Schema bound, .inf an unbounded one.
+        (
+            ["mlp", "learning_rate"],
+            float("nan"),
+            "mlp.learning_rate: must be a finite number, not .nan",
+        ),
+        (
+            ["nn_numpy", "learning_rate"],
+            float("inf"),
+            "nn_numpy.learning_rate: must be a finite number, not .inf",
+        ),
+        (
+            ["svm", "grid", "C"],
+            [1, float("-inf")],
+            "svm.grid.C[1]: must be a finite number, not -.inf",
+        ),
+        (["svm", "kernels", "gamma"], float("nan"), "svm.kernels.gamma: must be a finite number"),
     ],
 )
 def test_bad_values_are_named(path, value, message):

@@ -8,6 +8,7 @@ is wrong and why.
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 
 import jsonschema
@@ -87,10 +88,40 @@ def _one_of_hint(schema: dict) -> str:
     return "expected " + " or ".join(hints)
 
 
+def non_finite(value, path=()) -> list[tuple]:
+    """The paths of every NaN or infinite number in `value` (YAML's .nan, .inf, -.inf).
+
+    JSON Schema bounds compare with < and >, which NaN always passes (and an unbounded
+    number passes .inf), so these are refused before the schema is asked.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in non_finite(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in non_finite(item, (*path, i))]
+    return []
+
+
 def config_errors(config: dict, schema: dict) -> list[str]:
+    bad = non_finite(config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e) for e in errors] + combination_errors(config)
+    errors = [e for e in errors if tuple(e.absolute_path) not in bad]
+    return (
+        [
+            f"config key {_key(path)}: must be a finite number, not {_value_at(config, path)}"
+            for path in bad
+        ]  # fmt: skip
+        + [_describe(e) for e in errors]
+        + combination_errors(config)
+    )
+
+
+def _value_at(config, path) -> str:
+    for part in path:
+        config = config[part]
+    return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[str(config)]
 
 
 def combination_errors(config: dict) -> list[str]:
