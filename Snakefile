@@ -14,7 +14,7 @@
 # results/tables/               metrics of every dataset run, and run_log.csv (one row per run)
 # results/report.html           `snakemake --report results/report.html`
 #
-# Run `snakemake --cores 8`; see README.md for datasets, settings and reruns.
+# Run `snakemake --cores 8`; README.md says what it makes, config/README.md every setting.
 
 
 from snakemake.exceptions import WorkflowError
@@ -32,7 +32,7 @@ if isinstance(workflow.current_basedir, LocalGitFile):
         "this workflow imports its package (scripts/mnist_study) as it is parsed, which "
         f"Snakemake cannot offer from a gitfile() module ({workflow.current_basedir.get_path_or_uri(True)}): "
         "point the module's snakefile at github(...), gitlab(...) or a local checkout "
-        "(README, 'Deploying it as a module')"
+        "(README.md)"
     )
 
 

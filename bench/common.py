@@ -1,5 +1,6 @@
 """What the benchmark scripts share: the paths, a fresh copy of the workflow, numpy's
-matrix-multiply rate (the yardstick for the Keras efficiencies) and writing a summary.
+matrix-multiply rate and the models' FLOPs (the yardstick and the work of the Keras
+efficiencies), and writing a summary.
 
 Every script in bench/ imports this module (it sits beside them) instead of importing
 another benchmark as a library.
@@ -8,31 +9,22 @@ another benchmark as a library.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
-# What a clone needs to run the workflow (no tests, no results).
-WORKFLOW = ["Snakefile", "rules", "scripts", "envs", "config.yaml", "config", "report", "profiles"]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
 from mnist_study.datasets import bundled_dir  # noqa: E402
+from mnist_study.layout import FASHION_DIR as FASHION  # noqa: E402, F401
+from mnist_study.layout import copy_workflow  # noqa: E402, F401 (the scripts' copy)
 
 BUNDLED = bundled_dir("mnist-sample")
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A fresh copy of the workflow in `dest` (which must not exist yet)."""
-    dest.mkdir(parents=True)
-    for name in WORKFLOW:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
-    return dest
 
 
 def matmul_rate(threads: int) -> float:
@@ -67,3 +59,22 @@ def write_summary(out: Path, summary: dict, markdown: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown)
+
+
+def flops_per_example(kind: str) -> float:
+    """Training FLOPs per example of the config's `kind` model ("mlp" or "cnn"), read off
+    the built model: each dense and convolution layer's multiply-adds (kernel size times
+    output positions), x2 for FLOPs and x3 for the forward and the backward pass."""
+    import yaml
+
+    from mnist_study import keras_models
+
+    settings = yaml.safe_load((ROOT / "config.yaml").read_text())[kind]
+    model = keras_models.build(kind, settings)
+    macs = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None:
+            positions = layer.output.shape[1:-1]  # () for a dense layer
+            macs += int(np.prod(kernel.shape)) * int(np.prod(positions))
+    return 6.0 * macs

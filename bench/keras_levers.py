@@ -6,17 +6,13 @@
 Trains each model for a few epochs on the full training set (the CNN without its held-out
 validation share, as in the pipeline; model and batch settings from config.yaml) once per
 lever, each run in a fresh process so that no compiled function, thread pool or device
-buffer carries over from one lever to the next. The levers are the compile options of
-`mnist_study.keras_models.build` (`steps_per_execution` is also a setting of the
-pipeline's config; `jit_compile` is not):
+buffer carries over from one lever to the next. The levers are the pipeline's speed
+settings of the mlp and cnn sections:
 
-- `fit`: the plain `model.fit` on numpy arrays (the backend's default jit setting);
+- `fit`: the plain `model.fit` on numpy arrays;
 - `spe<N>`: `steps_per_execution=N`, N training steps per call of the train function;
-- `jit`: `jit_compile=True` (XLA). Keras turns XLA off for TensorFlow while
-  deterministic ops are on, so for this lever the run switches them off;
-- `scan` (JAX only): the pipeline's `training_loop: scan`, each epoch's Keras train
-  steps run as one compiled call (mnist_study.jax_loop);
-- combinations such as `jit_spe64`.
+- `scan` (JAX only): `training_loop: scan`, each epoch's Keras train steps run as one
+  compiled call (mnist_study.jax_loop).
 
 Reports the steady epoch time (the fastest epoch after the first, which compiles: noise
 only ever adds time), the first epoch, the test accuracy after training (a lever must
@@ -43,20 +39,18 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, matmul_rates_around, write_summary  # noqa: E402
+from common import ROOT, flops_per_example, matmul_rates_around, write_summary  # noqa: E402
 
-DEFAULT_LEVERS = ["fit", "spe16", "spe64", "jit", "jit_spe16", "jit_spe64"]
+DEFAULT_LEVERS = ["fit", "spe16", "spe64"]
 
 
 def lever_options(name: str) -> dict:
-    """'jit_spe64' -> {'jit_compile': True, 'steps_per_execution': 64, ...}."""
-    options = {"steps_per_execution": 1, "jit_compile": "auto", "training_loop": "fit"}
+    """'spe64' -> {'steps_per_execution': 64, 'training_loop': 'fit'}."""
+    options = {"steps_per_execution": 1, "training_loop": "fit"}
     for part in name.split("_"):
         if part == "fit":
             continue
-        if part == "jit":
-            options["jit_compile"] = True
-        elif part == "scan":
+        if part == "scan":
             options["training_loop"] = "scan"
         elif re.fullmatch(r"spe\d+", part):
             options["steps_per_execution"] = int(part[3:])
@@ -100,7 +94,7 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     options = lever_options(lever)
     limit_threads(threads)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    configure_backend(threads, backend, deterministic=options["jit_compile"] is not True)
+    configure_backend(threads, backend)
     import keras
 
     X, y = np.load(cache / "train_X.npy"), np.load(cache / "train_y.npy")
@@ -108,21 +102,19 @@ def one_run(model_kind: str, lever: str, epochs: int, threads: int, cache: Path)
     # The pipeline's model and training settings (config.yaml), but the lever's
     # compile options and training loop, and the benchmark's epochs.
     settings = yaml.safe_load((ROOT / "config.yaml").read_text())[model_kind]
-    model, history, total, train_size, accuracy = fit_and_score(
+    _, history, total, train_size, accuracy = fit_and_score(
         model_kind,
         settings,
         (X, y, X_test, y_test),
         epochs,
         options["training_loop"],
         steps_per_execution=options["steps_per_execution"],
-        jit_compile=options["jit_compile"],
     )
     seconds = [record["seconds"] for record in history]
     return {
         "model": model_kind,
         "lever": lever,
         "options": options,
-        "jit_compiled": bool(model.jit_compile),
         "backend": keras.backend.backend(),
         "train_size": train_size,
         "batch_size": settings["batch_size"],
@@ -223,9 +215,7 @@ def main() -> None:
         f"keras_levers_{backend}_{re.sub(r'[^A-Za-z0-9]+', '-', summary['device']).strip('-')}"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    from mnist_study.keras_models import cnn_flops_per_example, mlp_flops_per_example
-
-    flops = {"mlp": mlp_flops_per_example(), "cnn": cnn_flops_per_example()}
+    flops = {kind: flops_per_example(kind) for kind in args.models}
     with tempfile.TemporaryDirectory() as cache:
         load_arrays(args.directory, Path(cache))
         for model_kind in args.models:

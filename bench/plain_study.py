@@ -1,11 +1,12 @@
-"""The whole study as one plain Python script: the baseline the pipeline is measured against.
+"""The whole study in one plain Python process: the baseline the pipeline is measured against.
 
-It does the computations the pipeline does, with the same library functions and the
-settings of config.yaml (and of any --configfile after it), in one process, one step
-after another: read and convert the data, PCA, the SVM stages, the numpy network, the
-Keras MLP and CNN, the figures, each stochastic model once per seed of repeats.seeds,
-and the tables over the seeds. No caching, no logs per step, no report. Used by
-bench/run.py.
+It calls each rule's own code, `main(snakemake)` of scripts/<rule>.py, with the files
+and settings the rule would give it, one step after another in this one process: no
+Snakemake, no process per job, no caching and no logs, so the pipeline and this differ
+only in how the same work is run. The settings are config.yaml's, with any --configfile
+merged over them, each stochastic model once per seed of repeats.seeds. Writes the same
+files under OUT_DIR as the pipeline under results/<dataset>/, and OUT_DIR/timings.json.
+Used by bench/run.py.
 
 Usage: python bench/plain_study.py DATASET_DIR OUT_DIR [--dataset NAME] [--threads N]
                                   [--configfile FILE ...]
@@ -14,14 +15,152 @@ Usage: python bench/plain_study.py DATASET_DIR OUT_DIR [--dataset NAME] [--threa
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from mnist_study.models import KERAS, MODELS  # noqa: E402
+
+
+class Named(list):
+    """Files in order that are also named, as Snakemake hands a rule script its files."""
+
+    def __init__(self, **named):
+        super().__init__(named.values())
+        self.__dict__.update(named)
+
+    def __getitem__(self, key):
+        return self.__dict__[key] if isinstance(key, str) else super().__getitem__(key)
+
+
+def paths(folder: Path, spec: str) -> dict:
+    """{"name": "folder/file"} from "name=file ..."; a bare "file.ext" is named "file"."""
+    pairs = (
+        item.split("=") if "=" in item else (item.split(".")[0], item) for item in spec.split()
+    )
+    return {name: str(folder / file) for name, file in pairs}
+
+
+def job(threads: int, inputs: dict, outputs: dict, params: dict, **wildcards):
+    """What a rule script reads of its `snakemake` object."""
+    return SimpleNamespace(
+        input=Named(**inputs),
+        output=Named(**outputs),
+        params=SimpleNamespace(**params),
+        wildcards=SimpleNamespace(**wildcards),
+        threads=threads,
+        log=[None],
+    )
+
+
+def setup_steps(config: dict, spec, directory: Path, out: Path, threads: int):
+    """(script, job) of the steps that run once: data, PCA, the SVM's grid and figures."""
+    data = paths(out / "data", "train=train.parquet test=test.parquet")
+    dataset, svm, pca = spec.as_params(), config["svm"], config["pca"]
+    train = {"train": data["train"]}
+    raw = [str(directory / spec.files[role]) for role in spec.files]
+    yield "prepare_data", job(1, {"raw": raw}, data | paths(out / "data", "summary.json"),
+                              {"dataset": dataset})  # fmt: skip
+    params = {"dataset": dataset, "samples": config["data"]["samples"]}
+    yield (
+        "plot_sample_digits",
+        job(1, train, paths(out / "data", "figure=sample_digits.png"), params),
+    )
+    for k in (2, 3):
+        outputs = paths(out / "pca", f"table=pca{k}_variance.csv figure=pca{k}_scatter.png")
+        yield "pca_projection", job(1, train, outputs, {"dataset": dataset, "settings": pca},
+                                    components=str(k), dataset=spec.name)  # fmt: skip
+    outputs = paths(
+        out / "pca",
+        "variance_csv=explained_variance.csv variance_parquet=explained_variance.parquet "
+        "levels=components_for_variance.csv timing=timing.json "
+        "figure=cumulative_variance.png figure_svg=cumulative_variance.svg",
+    )
+    yield "pca_variance", job(1, train, outputs, {"settings": pca}, dataset=spec.name)
+    params = {"dataset": dataset, "kernels": svm["kernels"], "settings": svm["boundaries"],
+              "seed": svm["boundaries"]["seed"]}  # fmt: skip
+    yield "svm_boundaries", job(1, train, paths(out / "svm", "figure=decision_boundaries.png"),
+                                params)  # fmt: skip
+    outputs = paths(
+        out / "svm", "table=grid_search.csv best=grid_best.json figure=grid_heatmap.png"
+    )
+    params = {"settings": svm["grid"], "seed": svm["grid"]["seed"]}
+    yield "svm_grid_search", job(threads, train, outputs, params)
+    outputs = paths(out / "kernel_trick", "margins.png lift.png summary.json")
+    yield "svm_kernel_trick", job(1, {}, outputs, {"settings": svm["kernel_trick"]})
+
+
+def seed_steps(config: dict, spec, out: Path, threads: int, seed: int):
+    """(script, job) of one seed's runs of every stochastic model."""
+    from mnist_study.sweeps import base_settings
+
+    data = paths(out / "data", "train=train.parquet test=test.parquet")
+    dataset = spec.as_params()
+
+    def run(model: str, files: str) -> dict:
+        return paths(out / model / "base" / f"seed-{seed}", files)
+
+    outputs = run("svm_kernels", "table=kernels.csv confusion.csv metrics.json predictions.parquet")
+    kernels = {"settings": config["svm"]["kernels"], "seed": seed}
+    yield "svm_kernels", job(1, data, outputs, kernels)
+    model = run("svm_final", "model=model.skops checksum=model.skops.sha256 info=model.json")
+    inputs = {"train": data["train"], "best": str(out / "svm/grid_best.json")}
+    params = {"settings": base_settings(config, "svm_final"), "seed": seed}
+    yield "svm_train_final", job(1, inputs, model, params)
+    outputs = run("svm_final", "metrics.json scores.json predictions.parquet figure=confusion.png")
+    yield "svm_score_final", job(1, {"test": data["test"], **model}, outputs, {"dataset": dataset})
+    outputs = run("nn_numpy", "weights=weights.npz checksum=weights.npz.sha256 history.csv "
+                  "auc.csv metrics.json predictions.parquet roc=roc_curves.png")  # fmt: skip
+    params = {"dataset": dataset, "settings": base_settings(config, "nn_numpy"), "seed": seed}
+    yield "nn_numpy_train", job(threads, data, outputs, params)
+    for kind in KERAS:
+        outputs = run(kind, "model=model.keras checksum=model.keras.sha256 history.csv "
+                      "history_figure=history.png confusion=confusion.png metrics.json "
+                      "predictions.parquet")  # fmt: skip
+        params = {"dataset": dataset, "kind": kind, "settings": base_settings(config, kind),
+                  "seed": seed, "backend": config["keras_backend"]}  # fmt: skip
+        if kind == "cnn":
+            outputs |= run(
+                kind, "feature_maps=feature_maps.png feature_map_arrays=feature_maps.npz"
+            )
+            params["feature_map_image"] = config["cnn"]["feature_map_image"]
+        yield "keras_train", job(threads, data, outputs, params)
+
+
+def table_steps(config: dict, spec, out: Path):
+    """(script, job) of the tables over every seed's runs."""
+    runs = [out / m / "base" / f"seed-{s}" for m in MODELS for s in config["repeats"]["seeds"]]
+    tables, name = out / "tables", {"dataset": spec.name}
+
+    def each(stem: str, *extensions: str) -> list[str]:
+        return [str(tables / f"{stem}.{ext}") for ext in extensions]
+
+    metrics = {"metrics": [str(r / "metrics.json") for r in runs]}
+    outputs = paths(tables, "csv=metrics.csv parquet=metrics.parquet md=metrics.md")
+    yield "metrics_table", job(1, metrics, outputs, {}, **name)
+    outputs = {"tables": each("metrics_summary", "csv", "parquet", "md")}
+    outputs |= paths(tables, "headline.csv figure=accuracy_over_seeds.png")
+    yield (
+        "metrics_summary",
+        job(1, {"metrics": str(tables / "metrics.parquet")}, outputs, {}, **name),
+    )
+    predictions = {"predictions": [str(r / "predictions.parquet") for r in runs]}
+    outputs = {"tables": each("model_comparison", "csv", "md")}
+    outputs |= paths(tables, "by_seed=model_comparison_by_seed.csv figure=paired_differences.png")
+    yield "model_comparison", job(1, predictions, outputs, {}, **name)
+    inputs = paths(out / "pca", "pca_variance=explained_variance.parquet "
+                   "levels=components_for_variance.csv")  # fmt: skip
+    inputs |= paths(out, "grid_best=svm/grid_best.json summary=tables/metrics_summary.parquet")
+    outputs = paths(tables, "csv=study_comparison.csv md=study_comparison.md")
+    yield "study_comparison", job(1, inputs, outputs, {}, **name)
 
 
 def main() -> None:
@@ -32,220 +171,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--configfile", type=Path, nargs="*", default=[])
     args = parser.parse_args()
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
-
+    start = time.perf_counter()
     from mnist_study.config import merge_configs
+    from mnist_study.datasets import get_spec
     from mnist_study.keras_models import configure_backend
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for extra in args.configfile:
         merge_configs(config, yaml.safe_load(extra.read_text()))
-    seeds = config["repeats"]["seeds"]
-    configure_backend(args.threads, config.get("keras_backend", "tensorflow"))
-    import pandas as pd
-
-    from mnist_study import data, figures, idx, kernel_trick, metrics, pca, results, svm
-    from mnist_study.datasets import get_spec, verify_file
-    from mnist_study.nn_numpy import NeuralNetwork
-    from mnist_study.runtime import limit_threads
-
-    limit_threads(args.threads)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    configure_backend(args.threads, config["keras_backend"])
     spec = get_spec(args.dataset)
-    lap("imports")
-
-    splits = {}
-    for split in ("train", "test"):
-        paths = spec.split_paths(args.directory, split)
-        for path in paths:
-            verify_file(path, spec)
-        images, labels = idx.read_split(*paths)
-        data.write_split(out / f"{split}.parquet", data.scale_and_flatten(images), labels, {})
-        splits[split] = data.read_split(out / f"{split}.parquet")
-    train, test = splits["train"], splits["test"]
-    rng = np.random.default_rng(0)
-    chosen = rng.choice(len(train), 30, replace=False)
-    figures.save(
-        figures.sample_digits(train.X[chosen], train.y[chosen], spec.classes, "s"),
-        out / "samples.png",
-    )
-    lap("data")
-
-    settings = config["pca"]
-    shown = np.sort(
-        rng.choice(len(train), min(settings["scatter_points"], len(train)), replace=False)
-    )
-    for k, draw in ((2, figures.pca_scatter_2d), (3, figures.pca_scatter_3d)):
-        model = pca.fit_pca(train.X, k, settings["solver"])
-        pca.variance_table(model).to_csv(out / f"pca{k}.csv")
-        figures.save(
-            draw(
-                model.transform(train.X[shown]),
-                train.y[shown],
-                model.explained_variance_ratio_,
-                spec.classes,
-                "t",
-            ),
-            out / f"pca{k}.png",
-        )
-    table = pca.variance_table(pca.fit_pca(train.X, None, settings["solver"]))
-    levels = pca.components_for_levels(table["cumulative"], settings["variance_levels"])
-    figures.save(
-        figures.cumulative_variance(
-            table["cumulative"].to_numpy(),
-            [(r.variance_level, r.components) for r in levels.itertuples()],
-            "t",
-        ),
-        out / "cumulative.png",
-        out / "cumulative.svg",
-    )
-    lap("pca")
-
-    s = config["svm"]
-    k = s["kernels"]
-    b = s["boundaries"]
-    subset = data.stratified_subset(train.y, b["subset"], b["seed"])
-    Z, panels = svm.decision_regions(
-        k["names"], k, train.X[subset], train.y[subset], b["resolution"], b["seed"]
-    )
-    figures.save(
-        figures.decision_boundaries(panels, Z, train.y[subset], spec.classes, "t"),
-        out / "boundaries.png",
-    )
-    g = s["grid"]
-    subset = data.stratified_subset(train.y, g["subset"], g["seed"])
-    grid, best = svm.grid_search(
-        train.X[subset], train.y[subset], g["C"], g["gamma"], g["folds"], g["seed"], args.threads
-    )
-    figures.save(
-        figures.grid_heatmap(
-            svm.score_matrix(grid, g["C"], g["gamma"]),
-            g["C"],
-            g["gamma"],
-            (best["C"], best["gamma"]),
-            "t",
-        ),
-        out / "grid.png",
-    )
-    t = s["kernel_trick"]
-    trick_rng = np.random.default_rng(t["seed"])
-    fig, (left, right) = figures.plt.subplots(1, 2)
-    X, y = kernel_trick.separable(t["points"], trick_rng)
-    figures.margin_plot(left, X, y, kernel_trick.linear_svm(X, y, 1e6), "t")
-    X, y = kernel_trick.overlapping(t["points"], trick_rng)
-    figures.margin_plot(right, X, y, kernel_trick.linear_svm(X, y, 1.0), "t")
-    figures.save(fig, out / "margins.png")
-    X, y = kernel_trick.concentric(t["points"], trick_rng)
-    lifted = kernel_trick.lift(X)
-    plane = kernel_trick.linear_svm(lifted, y, 1e3)
-    figures.save(
-        figures.lift_plot(X, y, lifted, (plane.coef_[0], plane.intercept_[0]), "t"),
-        out / "lift.png",
-    )
-    lap("svm")
-
-    import keras
-
-    from mnist_study import keras_models
-
-    correct: dict[str, dict[int, np.ndarray]] = {}
-    rows = []
-
-    def record(model: str, seed: int, predicted, **values) -> None:
-        correct.setdefault(model, {})[seed] = np.asarray(predicted) == test.y
-        rows.append(metrics.metric_row(model, model, {}, seed=seed, **values))
-
-    f = s["final"]
-    n = config["nn_numpy"]
-    for seed in seeds:
-        subset = data.stratified_subset(train.y, k["subset"], seed)
-        for r in svm.compare_kernels(
-            k["names"], k, train.X[subset], train.y[subset], test.X, test.y
-        ):
-            record(
-                f"svm_{r['kernel']}",
-                seed,
-                r["scores"].argmax(axis=1),
-                accuracy=r["accuracy"],
-                test_size=len(test),
-            )
-        subset = data.stratified_subset(train.y, f["subset"], seed)
-        final = svm.fit_and_score(
-            svm.final_model(best["C"], best["gamma"]),
-            train.X[subset],
-            train.y[subset],
-            test.X,
-            test.y,
-        )
-        record("svm_final", seed, final["scores"].argmax(axis=1), accuracy=final["accuracy"],
-               test_size=len(test))  # fmt: skip
-        figures.save(
-            figures.confusion(final["confusion"], spec.classes, "t"), out / f"final_{seed}.png"
-        )
-        lap(f"svm seed {seed}")
-
-        nn_rng = np.random.default_rng(seed)
-        net = NeuralNetwork(784, n["hidden"], 10, n["init_scale"], nn_rng)
-        net.fit(train.X, train.y, n["batch_size"], n["epochs"], n["learning_rate"], nn_rng)
-        probabilities = net.predict_proba(test.X)
-        curves = metrics.roc_curves(test.y, probabilities)
-        auc, per_class = metrics.macro_auc(test.y, probabilities)
-        aucs = {**dict(enumerate(per_class)), "micro": auc, "macro": auc}
-        figures.save(figures.roc_figure(curves, aucs, spec.classes, "t"), out / f"roc_{seed}.png")
-        record("nn_numpy", seed, probabilities.argmax(axis=1),
-               accuracy=float(np.mean(probabilities.argmax(axis=1) == test.y)),
-               test_size=len(test))  # fmt: skip
-        lap(f"nn_numpy seed {seed}")
-
-        for kind in ("mlp", "cnn"):
-            c = config[kind]
-            keras.utils.clear_session()  # as a fresh process would start
-            run = keras_models.fit_and_predict(kind, c, seed, train.X, train.y, test.X)
-            predicted = run["probabilities"].argmax(axis=1)
-            record(kind, seed, predicted, accuracy=float(np.mean(predicted == test.y)),
-                   test_size=len(test))  # fmt: skip
-            run["model"].save(out / f"{kind}_{seed}.keras")
-            figures.save(
-                figures.training_history(pd.DataFrame(run["history"]), "t"),
-                out / f"{kind}_{seed}.png",
-            )
-            figures.save(
-                figures.confusion(
-                    metrics.classification_scores(test.y, predicted, run["probabilities"])[
-                        "confusion"
-                    ],
-                    spec.classes,
-                    "t",
-                ),
-                out / f"{kind}_confusion_{seed}.png",
-            )
-            lap(f"{kind} seed {seed}")
-        image = config["cnn"]["feature_map_image"]
-        maps = keras_models.feature_maps(run["model"], train.X[image])
-        figures.save(figures.feature_maps(train.X[image], maps, "t"), out / f"maps_{seed}.png")
-        lap(f"feature_maps seed {seed}")
-
-    table = results.metrics_table(rows, args.dataset)
-    summary = results.metrics_summary(table)
-    summary.to_csv(out / "summary.csv", index=False)
-    comparison, _ = results.model_comparison(correct, args.dataset)
-    comparison.to_csv(out / "comparison.csv", index=False)
-    lap("tables")
-    accuracy = summary[summary["metric"] == "accuracy"]
-    results_by_model = dict(zip(accuracy["model"], accuracy["mean"], strict=True))
-
-    timings["total"] = sum(timings.values())
-    (out / "timings.json").write_text(
-        json.dumps({"seconds": timings, "accuracy": results_by_model, "seeds": seeds}, indent=2)
-    )
+    steps = [*setup_steps(config, spec, args.directory, args.out, args.threads)]
+    for seed in config["repeats"]["seeds"]:
+        steps += seed_steps(config, spec, args.out, args.threads, seed)
+    steps += table_steps(config, spec, args.out)
+    timings: dict[str, float] = {}
+    for script, step in steps:
+        began = time.perf_counter()
+        importlib.import_module(script).main(step)
+        timings[script] = timings.get(script, 0.0) + time.perf_counter() - began
+    timings["total"] = time.perf_counter() - start
+    (args.out / "timings.json").write_text(json.dumps({"seconds": timings}, indent=2) + "\n")
     print(json.dumps(timings))
 
 

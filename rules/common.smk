@@ -111,6 +111,7 @@ sys.path.insert(0, str(Path(package_file("__init__")).resolve().parents[1]))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
+from mnist_study.models import CATEGORIES, KERAS, MODELS  # noqa: E402
 from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
@@ -153,7 +154,7 @@ if isinstance(workflow.current_basedir, GenericSourceFile):
         f"this workflow is read from a URL ({workflow.current_basedir.get_basedir()}): "
         "Snakemake knows no modification time for such files, so every run reruns the "
         "jobs that use them; deploy it with github(...) or gitlab(...) and a tag instead "
-        "(README, 'Deploying it as a module')"
+        "(README.md)"
     )
 if not DATASET_SPECS[DATASET].verify:
     logger.warning(
@@ -165,9 +166,6 @@ SEEDS = config["repeats"]["seeds"]
 # other points are those of the sweeps ({model: {point: settings}}).
 MODEL_POINTS = sweep_plans.model_points(SWEEPS, config)
 POINTS = sorted({point for points in MODEL_POINTS.values() for point in points})
-# The stochastic models, each trained once per seed, each its own folder of runs (the
-# kernels' folder holds the runs of every kernel).
-RUN_MODELS = ["svm_kernels", "svm_final", "nn_numpy", "mlp", "cnn"]
 # Most threads a rule asks for (grid search, numpy network, Keras); on a cluster,
 # set-threads in the profile sets them.
 MAX_THREADS = 8
@@ -295,11 +293,12 @@ def all_targets(dataset):
         f"{svm}/decision_boundaries.png",
         f"{svm}/grid_heatmap.png",
         "results/kernel_trick/lift.png",
-        *run_files("svm_final", "confusion.png", dataset),
-        *run_files("nn_numpy", "roc_curves.png", dataset),
-        *run_files("mlp", "confusion.png", dataset),
-        *run_files("cnn", "confusion.png", dataset),
-        *run_files("cnn", "feature_maps.png", dataset),
+        *(
+            f
+            for model in MODELS.values()
+            for name in model.targets
+            for f in run_files(model.name, name, dataset)
+        ),
         f"{tables}/metrics_summary.csv",
         f"{tables}/model_comparison.csv",
         f"{tables}/study_comparison.csv",
@@ -343,7 +342,7 @@ def every_run(name):
     """Input function: `name` in the folder of every run of every stochastic model."""
 
     def files(wildcards):
-        return [f for m in RUN_MODELS for f in run_files(m, name, wildcards.dataset)]
+        return [f for m in MODELS for f in run_files(m, name, wildcards.dataset)]
 
     return files
 

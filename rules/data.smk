@@ -50,7 +50,7 @@ rule plot_sample_digits:
         figure=report(
             "results/{dataset}/data/sample_digits.png",
             caption="../report/sample_digits.rst",
-            category="1. Data",
+            category=CATEGORIES["data"],
             labels={"result": "sample digits", "type": "figure"},
         ),
     log:

@@ -1,106 +1,80 @@
-rule train_mlp:
-    input:
-        train="results/{dataset}/data/train.parquet",
-        test="results/{dataset}/data/test.parquet",
-        code=script_imports("keras_train.py"),
-    output:
-        model=f"{run_dir('mlp')}/model.keras",
-        checksum=f"{run_dir('mlp')}/model.keras.sha256",
-        history=f"{run_dir('mlp')}/history.csv",
-        history_figure=report(
-            f"{run_dir('mlp')}/history.png",
-            caption="../report/mlp_history.rst",
-            category="5. Keras MLP",
-            subcategory="runs",
-            labels={"figure": "training history", "seed": "{seed}"},
-        ),
-        confusion=report(
-            f"{run_dir('mlp')}/confusion.png",
-            caption="../report/mlp_confusion.rst",
-            category="5. Keras MLP",
-            subcategory="runs",
-            labels={"figure": "confusion matrix", "seed": "{seed}"},
-        ),
-        metrics=f"{run_dir('mlp')}/metrics.json",
-        predictions=f"{run_dir('mlp')}/predictions.parquet",
-    log:
-        log_path("train_mlp", run=True),
-    benchmark:
-        run_bench("train_mlp")
-    # Longest jobs first (MLP, CNN, then the grid search that the final SVM waits
-    # for): the shorter jobs then fill the other cores while they run, instead of
-    # leaving one of them to run alone at the end.
-    priority: 3
-    conda:
-        "../envs/keras.yaml"
-    threads: multicore_threads
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=1,
-    params:
-        dataset=dataset_params,
-        kind="mlp",
-        settings=settings_for("mlp"),
-        seed=seed_of,
-        backend=config["keras_backend"],
-    script:
-        "../scripts/keras_train.py"
+def keras_figure(model, name, figure, caption):
+    """One of a Keras run's report figures: `name` in the run's folder."""
+    return report(
+        f"{run_dir(model)}/{name}",
+        caption=f"../report/{caption}.rst",
+        category=CATEGORIES[model],
+        subcategory="runs",
+        labels={"figure": figure, "seed": "{seed}"},
+    )
 
 
-rule train_cnn:
-    input:
-        train="results/{dataset}/data/train.parquet",
-        test="results/{dataset}/data/test.parquet",
-        code=script_imports("keras_train.py"),
-    output:
-        model=f"{run_dir('cnn')}/model.keras",
-        checksum=f"{run_dir('cnn')}/model.keras.sha256",
-        history=f"{run_dir('cnn')}/history.csv",
-        history_figure=report(
-            f"{run_dir('cnn')}/history.png",
-            caption="../report/cnn_history.rst",
-            category="6. Keras CNN",
-            subcategory="runs",
-            labels={"figure": "training history", "seed": "{seed}"},
-        ),
-        confusion=report(
-            f"{run_dir('cnn')}/confusion.png",
-            caption="../report/cnn_confusion.rst",
-            category="6. Keras CNN",
-            subcategory="runs",
-            labels={"figure": "confusion matrix", "seed": "{seed}"},
-        ),
-        metrics=f"{run_dir('cnn')}/metrics.json",
-        predictions=f"{run_dir('cnn')}/predictions.parquet",
-        # Drawn here, from the model in memory: a job of its own that only loaded the
-        # model and drew would start TensorFlow again for a second's work (10 s a seed).
-        feature_maps=report(
-            f"{run_dir('cnn')}/feature_maps.png",
-            caption="../report/feature_maps.rst",
-            category="6. Keras CNN",
-            subcategory="runs",
-            labels={"figure": "feature maps", "seed": "{seed}"},
-        ),
-        feature_map_arrays=f"{run_dir('cnn')}/feature_maps.npz",
-    log:
-        log_path("train_cnn", run=True),
-    benchmark:
-        run_bench("train_cnn")
-    priority: 2  # as train_mlp
-    conda:
-        "../envs/keras.yaml"
-    threads: multicore_threads
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=1,
-    params:
+def keras_outputs(model):
+    """The files of one Keras run; the CNN's also hold its feature maps.
+
+    The CNN's job draws them from the model in memory: a job of its own that only
+    loaded the model and drew would start TensorFlow again for a second's work.
+    """
+    folder = run_dir(model)
+    outputs = dict(
+        model=f"{folder}/model.keras",
+        checksum=f"{folder}/model.keras.sha256",
+        history=f"{folder}/history.csv",
+        history_figure=keras_figure(model, "history.png", "training history", f"{model}_history"),
+        confusion=keras_figure(model, "confusion.png", "confusion matrix", f"{model}_confusion"),
+        metrics=f"{folder}/metrics.json",
+        predictions=f"{folder}/predictions.parquet",
+    )
+    if model == "cnn":
+        outputs |= dict(
+            feature_maps=keras_figure(model, "feature_maps.png", "feature maps", "feature_maps"),
+            feature_map_arrays=f"{folder}/feature_maps.npz",
+        )
+    return outputs
+
+
+def keras_params(model):
+    """What a Keras run trains with; the CNN also names the image whose maps it draws."""
+    params = dict(
         dataset=dataset_params,
-        kind="cnn",
-        settings=settings_for("cnn"),
+        kind=model,
+        settings=settings_for(model),
         seed=seed_of,
         backend=config["keras_backend"],
-        feature_map_image=config["cnn"]["feature_map_image"],
-    script:
-        "../scripts/keras_train.py"
+    )
+    if model == "cnn":
+        params["feature_map_image"] = config["cnn"]["feature_map_image"]
+    return params
+
+
+# One rule definition for every Keras model (train_mlp, train_cnn).
+for keras_model in KERAS:
+
+    rule:
+        name:
+            f"train_{keras_model}"
+        input:
+            train="results/{dataset}/data/train.parquet",
+            test="results/{dataset}/data/test.parquet",
+            code=script_imports("keras_train.py"),
+        output:
+            **keras_outputs(keras_model),
+        log:
+            log_path(f"train_{keras_model}", run=True),
+        benchmark:
+            run_bench(f"train_{keras_model}")
+        # Longest jobs first (MLP, CNN, then the grid search that the final SVM waits
+        # for): the shorter jobs then fill the other cores while they run, instead of
+        # leaving one of them to run alone at the end.
+        priority: 3 if keras_model == "mlp" else 2
+        conda:
+            "../envs/keras.yaml"
+        threads: multicore_threads
+        resources:
+            mem_mb=4000,
+            runtime=60,
+            gpu=1,
+        params:
+            **keras_params(keras_model),
+        script:
+            "../scripts/keras_train.py"

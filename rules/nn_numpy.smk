@@ -13,7 +13,7 @@ rule train_nn_numpy:
         roc=report(
             f"{run_dir('nn_numpy')}/roc_curves.png",
             caption="../report/nn_roc.rst",
-            category="4. Numpy network",
+            category=CATEGORIES["nn_numpy"],
             subcategory="runs",
             labels={"figure": "ROC curves", "seed": "{seed}"},
         ),

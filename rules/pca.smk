@@ -7,7 +7,7 @@ rule pca_projection:
         figure=report(
             "results/{dataset}/pca/pca{components}_scatter.png",
             caption="../report/pca_scatter.rst",
-            category="2. PCA",
+            category=CATEGORIES["pca"],
             labels={"result": "{components}-component scatter", "type": "figure"},
         ),
     log:
@@ -39,14 +39,14 @@ rule pca_variance:
         levels=report(
             "results/{dataset}/pca/components_for_variance.csv",
             caption="../report/pca_levels.rst",
-            category="2. PCA",
+            category=CATEGORIES["pca"],
             labels={"result": "components per variance level", "type": "table"},
         ),
         timing="results/{dataset}/pca/timing.json",
         figure=report(
             "results/{dataset}/pca/cumulative_variance.png",
             caption="../report/pca_cumulative.rst",
-            category="2. PCA",
+            category=CATEGORIES["pca"],
             labels={"result": "cumulative explained variance", "type": "figure"},
         ),
         figure_svg="results/{dataset}/pca/cumulative_variance.svg",

@@ -1,12 +1,12 @@
 rule metrics_table:
     input:
         metrics=every_run("metrics.json"),
-        code=script_imports("results_tables.py"),
+        code=script_imports("metrics_table.py"),
     output:
         report(
             "results/{dataset}/tables/metrics.csv",
             caption="../report/metrics.rst",
-            category="7. Results",
+            category=CATEGORIES["results"],
             labels={"table": "metrics of every run"},
         ),
         "results/{dataset}/tables/metrics.parquet",
@@ -20,23 +20,21 @@ rule metrics_table:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        table="metrics",
     script:
-        "../scripts/results_tables.py"
+        "../scripts/metrics_table.py"
 
 
 rule metrics_summary:
     input:
         metrics="results/{dataset}/tables/metrics.parquet",
-        code=script_imports("results_tables.py"),
+        code=script_imports("metrics_summary.py"),
     output:
         tables=multiext("results/{dataset}/tables/metrics_summary", ".csv", ".parquet", ".md"),
         headline="results/{dataset}/tables/headline.csv",
         figure=report(
             "results/{dataset}/tables/accuracy_over_seeds.png",
             caption="../report/accuracy_over_seeds.rst",
-            category="7. Results",
+            category=CATEGORIES["results"],
             labels={"table": "accuracy over seeds (figure)"},
         ),
     log:
@@ -48,23 +46,21 @@ rule metrics_summary:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        table="summary",
     script:
-        "../scripts/results_tables.py"
+        "../scripts/metrics_summary.py"
 
 
 rule model_comparison:
     input:
         predictions=every_run("predictions.parquet"),
-        code=script_imports("results_tables.py"),
+        code=script_imports("model_comparison.py"),
     output:
         tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),
         by_seed="results/{dataset}/tables/model_comparison_by_seed.csv",
         figure=report(
             "results/{dataset}/tables/paired_differences.png",
             caption="../report/paired_differences.rst",
-            category="7. Results",
+            category=CATEGORIES["results"],
             labels={"table": "paired differences (figure)"},
         ),
     log:
@@ -76,10 +72,8 @@ rule model_comparison:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        table="comparison",
     script:
-        "../scripts/results_tables.py"
+        "../scripts/model_comparison.py"
 
 
 rule study_comparison:
@@ -88,12 +82,12 @@ rule study_comparison:
         levels="results/{dataset}/pca/components_for_variance.csv",
         grid_best="results/{dataset}/svm/grid_best.json",
         summary="results/{dataset}/tables/metrics_summary.parquet",
-        code=script_imports("results_tables.py"),
+        code=script_imports("study_comparison.py"),
     output:
         report(
             "results/{dataset}/tables/study_comparison.csv",
             caption="../report/study_comparison.rst",
-            category="7. Results",
+            category=CATEGORIES["results"],
             labels={"table": "comparison with the study"},
         ),
         "results/{dataset}/tables/study_comparison.md",
@@ -106,21 +100,19 @@ rule study_comparison:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        table="study_comparison",
     script:
-        "../scripts/results_tables.py"
+        "../scripts/study_comparison.py"
 
 
 rule stage_costs:
     input:
         benchmarks=benchmark_files,
-        code=script_imports("results_tables.py"),
+        code=script_imports("stage_costs.py"),
     output:
         report(
             "results/{dataset}/tables/stage_costs.csv",
             caption="../report/stage_costs.rst",
-            category="7. Results",
+            category=CATEGORIES["results"],
             labels={"table": "cost of every stage"},
         ),
         "results/{dataset}/tables/stage_costs.md",
@@ -133,10 +125,8 @@ rule stage_costs:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        table="stage_costs",
     script:
-        "../scripts/results_tables.py"
+        "../scripts/stage_costs.py"
 
 
 rule collect_datasets:

@@ -7,7 +7,7 @@ rule compare_svm_kernels:
         table=report(
             f"{run_dir('svm_kernels')}/kernels.csv",
             caption="../report/svm_kernels.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="kernels on the test set",
             labels={"table": "accuracy and AUC per kernel", "seed": "{seed}"},
         ),
@@ -39,7 +39,7 @@ rule plot_svm_boundaries:
         figure=report(
             "results/{dataset}/svm/decision_boundaries.png",
             caption="../report/svm_boundaries.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="grid search and figures",
             labels={"result": "decision regions on 2 components", "type": "figure"},
         ),
@@ -72,7 +72,7 @@ rule svm_grid_search:
         figure=report(
             "results/{dataset}/svm/grid_heatmap.png",
             caption="../report/svm_grid.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="grid search and figures",
             labels={"result": "grid search heatmap", "type": "figure"},
         ),
@@ -134,7 +134,7 @@ rule score_final_svm:
         figure=report(
             f"{run_dir('svm_final')}/confusion.png",
             caption="../report/svm_final.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="final model",
             labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
@@ -161,14 +161,14 @@ rule svm_kernel_trick:
         margins=report(
             "results/kernel_trick/margins.png",
             caption="../report/kernel_margins.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="grid search and figures",
             labels={"result": "kernel trick: margins", "type": "figure"},
         ),
         lift=report(
             "results/kernel_trick/lift.png",
             caption="../report/kernel_lift.rst",
-            category="3. SVM",
+            category=CATEGORIES["svm"],
             subcategory="grid search and figures",
             labels={"result": "kernel trick: lift into 3-D", "type": "figure"},
         ),

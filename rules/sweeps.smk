@@ -9,7 +9,7 @@ rule sweep_table:
         figure=report(
             "results/{dataset}/sweeps/{sweep}.png",
             caption="../report/sweep.rst",
-            category="8. Sweeps",
+            category=CATEGORIES["sweeps"],
             labels={"sweep": "{sweep}"},
         ),
     log:

@@ -8,7 +8,7 @@ import glob
 from pathlib import Path
 
 import mnist_study
-from mnist_study import results
+from mnist_study import results, runlog
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table
 
@@ -21,8 +21,8 @@ def main(snakemake):
         write_table(combined, path)
     current = combined[combined["dataset"] == snakemake.config["dataset"]]
     root = Path(mnist_study.__file__).resolve().parents[2]
-    row = results.run_log_row(snakemake.config["dataset"], snakemake.config, root, current)
-    added = results.append_run_log(snakemake.params.run_log, row)
+    row = runlog.run_log_row(snakemake.config["dataset"], snakemake.config, root, current)
+    added = runlog.append_run_log(snakemake.params.run_log, row)
     log.info(
         "datasets: %s; %s",
         sorted(combined["dataset"].unique()),

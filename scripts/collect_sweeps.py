@@ -7,7 +7,7 @@ are read as they are on disk.
 import glob
 from pathlib import Path
 
-from mnist_study import results
+from mnist_study import sweep_results
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table
 
@@ -20,7 +20,7 @@ def main(snakemake):
         for path in glob.glob(snakemake.params.tables)
         if Path(path).parts[-3] != dataset  # results/<dataset>/sweeps/<name>_summary.parquet
     ]
-    combined = results.collect_sweeps([*snakemake.input.tables, *others])
+    combined = sweep_results.collect_sweeps([*snakemake.input.tables, *others])
     for path in snakemake.output:
         write_table(combined, path)
     log.info(

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from mnist_study.datasets import DatasetSpec, download_file
+from mnist_study.datasets import DatasetSpec
+from mnist_study.download import download_file
 from mnist_study.runtime import run_rule, setup_logging
 
 

@@ -1,6 +1,6 @@
 """Rule sweep_table: one sweep's runs and their summary per point, a table and a figure."""
 
-from mnist_study import figures, results
+from mnist_study import figures, result_figures, sweep_results
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, write_table
 
@@ -9,7 +9,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     sweep = snakemake.params.sweep
     dataset = snakemake.wildcards.dataset
-    runs, summary = results.sweep_tables(
+    runs, summary = sweep_results.sweep_tables(
         snakemake.input.metrics, sweep, snakemake.params.seeds, dataset
     )
     for path in snakemake.output.runs:
@@ -17,7 +17,7 @@ def main(snakemake):
     for path in snakemake.output.summary:
         write_table(summary, path)
     with atomic_path(snakemake.output.markdown) as tmp:
-        tmp.write_text(results.sweep_markdown(runs, summary, sweep))
+        tmp.write_text(sweep_results.sweep_markdown(runs, summary, sweep))
     for row in summary.itertuples():
         log.info(
             "%s: accuracy %.4f (95%% interval %.4f-%.4f) over %d seeds, fit %.1f s",
@@ -33,7 +33,9 @@ def main(snakemake):
         f"({len(snakemake.params.seeds)} seed{'s' if len(snakemake.params.seeds) > 1 else ''} "
         "a point)"
     )
-    figures.save(figures.sweep(runs, summary, sweep["settings"], title), snakemake.output.figure)
+    figures.save(
+        result_figures.sweep(runs, summary, sweep["settings"], title), snakemake.output.figure
+    )
 
 
 run_rule(main, globals())

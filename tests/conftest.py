@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,29 +13,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_study import layout
 from mnist_study.idx import encode_idx
+from mnist_study.layout import FASHION_DIR, ROOT  # noqa: F401 (shared with the tests)
+from mnist_study.models import PER_SEED_RULES  # noqa: F401 (shared with the tests)
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW_FILES = [
-    "Snakefile",
-    "rules",
-    "scripts",
-    "envs",
-    "config.yaml",
-    "config",
-    "report",
-    "profiles",
+# The outputs with no timing in them, which any two runs of the same config and seeds
+# must write byte for byte: the deterministic stages' (data, PCA, grid search), then each
+# seed's runs (deterministic_outputs adds the seeds).
+DETERMINISTIC = [
+    "data/train.parquet",
+    "data/test.parquet",
+    "data/summary.json",
+    "pca/pca2_variance.csv",
+    "pca/pca3_variance.csv",
+    "pca/explained_variance.csv",
+    "pca/components_for_variance.csv",
+    "svm/grid_search.csv",
+    "svm/grid_best.json",
 ]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-# The rules that run once per seed of repeats.seeds.
-PER_SEED_RULES = [
-    "compare_svm_kernels",
-    "train_final_svm",
-    "score_final_svm",
-    "train_nn_numpy",
-    "train_mlp",
-    "train_cnn",
+DETERMINISTIC_PER_RUN = [
+    "svm_kernels/base/seed-{seed}/kernels.csv",
+    "svm_kernels/base/seed-{seed}/confusion.csv",
+    "svm_final/base/seed-{seed}/scores.json",
+    "nn_numpy/base/seed-{seed}/history.csv",
+    "nn_numpy/base/seed-{seed}/auc.csv",
+    "nn_numpy/base/seed-{seed}/weights.npz",
 ]
+# Fixtures that start Snakemake: a test that asks for one must carry the pipeline marker.
+PIPELINE_FIXTURES = {"pipeline_run", "finished"}
 # The suite's settings (the default seeds, shorter training), copied beside config.yaml.
 TEST_CONFIG = ROOT / "tests" / "test-config.yaml"
 # Where the pipeline run's jobs write the modules they imported (runtime.record_imports).
@@ -56,6 +63,18 @@ def suite_settings() -> dict:
     return merge_configs(config, yaml.safe_load(TEST_CONFIG.read_text()))
 
 
+def real_digits(n: int = 300):
+    """The first `n` training digits of the bundled sample, scaled and flattened."""
+    from mnist_study import data, idx
+    from mnist_study.datasets import bundled_dir
+
+    bundled = bundled_dir("mnist-sample")
+    images, labels = idx.read_split(
+        bundled / "train-images-idx3-ubyte.gz", bundled / "train-labels-idx1-ubyte.gz"
+    )
+    return data.scale_and_flatten(images[:n]), labels[:n]
+
+
 def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed: int = 0):
     """Four gzipped IDX files of random 28x28 images with labels 0-9."""
     rng = np.random.default_rng(seed)
@@ -74,17 +93,50 @@ def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed:
     return arrays
 
 
+def pytest_collection_modifyitems(items):
+    """Refuse a test that starts Snakemake through a fixture without the pipeline marker:
+    `pytest -m "not pipeline"` is the fast loop, and must start none."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("pipeline") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests start Snakemake but are not marked pipeline: " + ", ".join(unmarked)
+        )
+
+
+_RUNNING: dict[str, pytest.Item] = {}
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request):
+    """The test now running, for snakemake_command's check."""
+    _RUNNING["item"] = request.node
+    yield
+    _RUNNING.pop("item", None)
+
+
+def snakemake_command() -> list[str]:
+    """`python -m snakemake`, refused to a test without the pipeline marker."""
+    item = _RUNNING.get("item")
+    if item is not None and item.get_closest_marker("pipeline") is None:
+        raise AssertionError(f"{item.nodeid} starts Snakemake: mark it pytest.mark.pipeline")
+    return [sys.executable, "-m", "snakemake"]
+
+
+def deterministic_outputs(seeds) -> list[str]:
+    """DETERMINISTIC and every seed's deterministic run outputs, under results/<dataset>/."""
+    runs = [name.format(seed=seed) for seed in seeds for name in DETERMINISTIC_PER_RUN]
+    return [*DETERMINISTIC, *runs]
+
+
 def copy_workflow(dest: Path) -> Path:
-    """A fresh copy of the workflow (as a clone would have it) in `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(
-                src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        elif src.exists():
-            shutil.copy2(src, dest / name)
+    """A fresh copy of the workflow (as a clone would have it) in `dest`, with the test
+    config beside its config.yaml."""
+    layout.copy_workflow(dest)
     shutil.copy2(TEST_CONFIG, dest / TEST_CONFIG.name)
     return dest
 
@@ -99,7 +151,7 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *targets, *args],
+        [*snakemake_command(), "--cores", "2", *targets, *args],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -125,3 +177,62 @@ def pipeline_run(tmp_path_factory):
     finally:
         del os.environ["MNIST_STUDY_IMPORTS"]
     return workdir, first
+
+
+@pytest.fixture
+def finished(pipeline_run, tmp_path):
+    """A private copy of the finished run (results and Snakemake's records)."""
+    source, _ = pipeline_run
+    copy = tmp_path / "run"
+    shutil.copytree(source, copy, symlinks=True)
+    return copy
+
+
+def planned_counts(workdir, *args, targets=()) -> dict[str, int]:
+    """How many jobs of each rule a dry run would run."""
+    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules", *args, targets=targets)
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text[text.index("Job stats:") :]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M))
+    counts.pop("total", None)
+    return {rule: int(n) for rule, n in counts.items()}
+
+
+def planned(workdir, *args, targets=()) -> set[str]:
+    """The rules a dry run would run."""
+    return set(planned_counts(workdir, *args, targets=targets))
+
+
+def ran(proc) -> list[str]:
+    return re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout + proc.stderr)
+
+
+def override(workdir, settings: dict) -> list[str]:
+    """--configfile args with `settings` merged over the suite's config."""
+    import yaml
+
+    path = workdir / "override.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return config_args(str(path))
+
+
+def local_rules(workdir: Path) -> set[str]:
+    """The rules that the workflow's files flag `localrule: True` (run by Snakemake itself,
+    never submitted to a cluster)."""
+    flagged = set()
+    for path in [workdir / "Snakefile", *sorted((workdir / "rules").glob("*.smk"))]:
+        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t].*\n|\n)*)", path.read_text(), re.M):
+            if re.search(r"^\s+localrule: True$", body, re.M):
+                flagged.add(name)
+    return flagged
+
+
+@pytest.fixture(scope="session")
+def bookkeeping(pipeline_run) -> set[str]:
+    """The rules that gather the runs into tables: the local rules among the jobs of a
+    forced dry run of the suite's config. A change to any run reruns exactly these
+    besides the run itself."""
+    workdir, _ = pipeline_run
+    return local_rules(workdir) & planned(workdir, "--forceall")

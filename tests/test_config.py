@@ -139,6 +139,7 @@ def test_check_config_raises_with_all_problems():
     assert "pca.solver" in str(err.value) and "'extra'" in str(err.value)
 
 
+@pytest.mark.pipeline
 def test_snakemake_stops_before_any_job_on_a_misspelt_key(tmp_path):
     workdir = copy_workflow(tmp_path)
     config = with_change(["svm", "grid", "folds"], 5)

@@ -18,10 +18,14 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
-from conftest import SNAKEMAKE, copy_workflow
+from conftest import copy_workflow, snakemake_command
 from mnist_study.datasets import BUILT_IN_DATASETS, bundled_dir
+
+# Every test here starts Snakemake.
+pytestmark = pytest.mark.pipeline
 
 DATA_AND_PCA = [
     "results/mnist-sample/data/train.parquet",
@@ -35,7 +39,7 @@ LOCALRULES_MISSED = "localrules directive specifies rules that are not present"
 
 def snakemake(cwd, *args, check=True, env=None):
     proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args],
+        [*snakemake_command(), "--cores", "2", *args],
         cwd=cwd, capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
     if check:

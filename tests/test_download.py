@@ -7,7 +7,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from mnist_study.datasets import ChecksumError, DatasetSpec, DownloadError, download_file
+from mnist_study.datasets import ChecksumError, DatasetSpec, DownloadError
+from mnist_study.download import download_file
 
 NAME = "train-labels-idx1-ubyte.gz"
 PAYLOAD = bytes(range(256)) * 64

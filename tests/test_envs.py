@@ -76,6 +76,7 @@ def planned_threads(workdir, cores: int) -> dict[str, int]:
     return threads
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize(("cores", "half"), [(1, 1), (2, 1), (3, 1), (8, 4), (32, 8)])
 def test_multithreaded_rules_take_half_the_cores(tmp_path, cores, half):
     # Two of them work side by side on a local run; none asks for more than the

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnist_study import figures, kernel_trick
+from mnist_study import figures, kernel_trick, result_figures
 from mnist_study.metrics import roc_curves
 
 NAMES = [str(d) for d in range(10)]
@@ -165,13 +165,13 @@ def test_roc_figure_draws_each_class_curve_with_its_auc():
 def test_accuracy_and_difference_figures_draw_their_tables():
     runs = [("a", 0, 0.90), ("a", 1, 0.92), ("b", 0, 0.80), ("b", 1, 0.84)]
     summary = [("a", 0.91, 0.89, 0.93), ("b", 0.82, 0.78, 0.86)]
-    fig = figures.accuracy_over_seeds(runs, summary, "t")
+    fig = result_figures.accuracy_over_seeds(runs, summary, "t")
     ax = fig.axes[0]
     points = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines[:4])
     assert points == [(0.80, 1), (0.84, 1), (0.90, 0), (0.92, 0)]
     bars = [line for line in ax.lines if len(line.get_xdata()) == 2]
     assert [tuple(b.get_xdata()) for b in bars] == [(0.89, 0.93), (0.78, 0.86)]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
-    fig = figures.paired_differences([("a - b", 0.09, 0.05, 0.13, True)], "t")
+    fig = result_figures.paired_differences([("a - b", 0.09, 0.05, 0.13, True)], "t")
     bar = fig.axes[0].lines[0]
     assert tuple(bar.get_xdata()) == (0.05, 0.13) and bar.get_color() == "tab:red"

@@ -15,9 +15,8 @@ from mnist_study.keras_models import configure_backend
 configure_backend(2)
 keras = pytest.importorskip("keras")
 
-from test_nn import real_digits  # noqa: E402
 
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, real_digits  # noqa: E402
 from mnist_study import keras_models  # noqa: E402
 
 
@@ -128,11 +127,6 @@ def test_feature_maps_shapes():
         np.testing.assert_allclose(p, blocks, rtol=1e-6)
 
 
-def test_flops_counts():
-    assert keras_models.mlp_flops_per_example() == 6.0 * (784 * 1200 + 1200 * 1200 + 12000)
-    assert keras_models.cnn_flops_per_example() > 6.0 * 400 * 120
-
-
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_same_seed_gives_identical_predictions(kind):
     X, y = real_digits(300)
@@ -185,7 +179,7 @@ import keras
 import numpy as np
 
 from mnist_study import keras_models
-from test_nn import real_digits
+from conftest import real_digits
 
 out_dir = Path(sys.argv[1])
 X, y = real_digits(300)
@@ -379,6 +373,7 @@ def test_jax_and_torch_keep_to_the_threads_they_are_given(backend):
     assert cpu_per_second(1) < 1.3
 
 
+@pytest.mark.pipeline
 def test_the_cnn_jobs_feature_maps_are_those_of_its_saved_model(pipeline_run):
     """train_cnn draws the maps from the model in memory; the saved file gives the same."""
     from conftest import suite_settings

@@ -3,15 +3,18 @@
 import subprocess
 import sys
 
-from conftest import ROOT, SNAKEMAKE
+import pytest
+
+from conftest import ROOT, snakemake_command
 
 
 def run(*cmd):
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.pipeline
 def test_snakemake_lint_is_clean():
-    proc = run(*SNAKEMAKE, "--lint")
+    proc = run(*snakemake_command(), "--lint")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
 

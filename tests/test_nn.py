@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import ROOT
-from mnist_study import data, idx
+from conftest import real_digits
 from mnist_study.nn_numpy import (
     NeuralNetwork,
     batches,
@@ -12,15 +11,6 @@ from mnist_study.nn_numpy import (
     flops_per_epoch,
     softmax,
 )
-
-BUNDLED = ROOT / "scripts/mnist_study/bundled/mnist-sample"
-
-
-def real_digits(n=300):
-    images, labels = idx.read_split(
-        BUNDLED / "train-images-idx3-ubyte.gz", BUNDLED / "train-labels-idx1-ubyte.gz"
-    )
-    return data.scale_and_flatten(images[:n]), labels[:n]
 
 
 def test_gradients_match_finite_differences():

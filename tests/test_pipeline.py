@@ -12,6 +12,9 @@ from mnist_study import data
 from mnist_study.datasets import FILES
 from mnist_study.storage import sha256_file
 
+# Every test here starts Snakemake.
+pytestmark = pytest.mark.pipeline
+
 SETTINGS = suite_settings()
 SEEDS = SETTINGS["repeats"]["seeds"]
 # Lower bounds of each run's test accuracy under tests/test-config.yaml. Measured over

@@ -10,13 +10,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, config_args, run_snakemake, suite_settings
-from mnist_study import data, results, stats
+from conftest import FASHION_DIR, ROOT, config_args, run_snakemake, suite_settings
+from mnist_study import comparison, costs, data, results, runlog, stats, study
 from mnist_study.metrics import metric_row
 
 SEEDS = suite_settings()["repeats"]["seeds"]
 
-FASHION = ROOT.parent / "shared" / "datasets" / "fashion-mnist"
 MODELS = ["svm_linear", "svm_poly", "svm_sigmoid", "svm_rbf", "svm_final", "nn_numpy", "mlp", "cnn"]
 
 
@@ -78,7 +77,7 @@ def study_inputs():
 
 def test_study_comparison_on_full_mnist_compares_only_like_with_like():
     summary = study_inputs()[3]
-    table = results.study_comparison(*study_inputs(), "mnist").set_index("quantity")
+    table = study.study_comparison(*study_inputs(), "mnist").set_index("quantity")
     assert table.loc["PCA explained variance, components 1+2", "this_run"] == pytest.approx(0.17)
     assert table.loc["PCA explained variance, components 1+2", "difference"] == pytest.approx(
         0.17 - 0.168
@@ -110,7 +109,7 @@ def test_study_comparison_on_full_mnist_compares_only_like_with_like():
 
 
 def test_study_comparison_on_another_dataset_reports_no_difference():
-    table = results.study_comparison(*study_inputs(), "fashion-mnist").set_index("quantity")
+    table = study.study_comparison(*study_inputs(), "fashion-mnist").set_index("quantity")
     assert table["difference"].isna().all()
     assert table["study_inside_interval"].isna().all()
     assert table["study"].notna().sum() == 10  # every study figure kept for reference
@@ -130,13 +129,13 @@ def test_stage_costs_reads_benchmark_files(tmp_path):
     per_run.parent.mkdir(parents=True)
     per_run.write_text(header + "7.0\t0:00:07\t500\t1\t1\t1\t0\t0\t50\t6.5\n")
     paths = sorted(tmp_path.glob("*.tsv")) + [per_run]
-    costs = results.stage_costs(paths, "toy")
-    assert costs["job"].tolist() == ["prepare_data", "train_mlp", "train_cnn"]
-    assert costs["point"].tolist()[2] == "base" and costs["seed"].tolist()[2] == 3
-    assert costs["seed"].isna().tolist() == [True, True, False]
-    assert costs["wall_seconds"].tolist() == [3.0, 12.5, 7.0]
-    assert costs["cpu_seconds"].tolist() == [2.5, 20.0, 6.5]
-    assert costs["max_rss_mb"].tolist() == [200.0, 900.1, 500.0]
+    table = costs.stage_costs(paths, "toy")
+    assert table["job"].tolist() == ["prepare_data", "train_mlp", "train_cnn"]
+    assert table["point"].tolist()[2] == "base" and table["seed"].tolist()[2] == 3
+    assert table["seed"].isna().tolist() == [True, True, False]
+    assert table["wall_seconds"].tolist() == [3.0, 12.5, 7.0]
+    assert table["cpu_seconds"].tolist() == [2.5, 20.0, 6.5]
+    assert table["max_rss_mb"].tolist() == [200.0, 900.1, 500.0]
 
 
 def test_run_log_only_grows(tmp_path):
@@ -153,18 +152,16 @@ def test_run_log_only_grows(tmp_path):
         }
     )
     metrics = results.metrics_summary(runs)
-    first = results.run_log_row("toy", {"a": 1}, ROOT, metrics)
+    first = runlog.run_log_row("toy", {"a": 1}, ROOT, metrics)
     assert first["mlp_accuracy_mean"] == pytest.approx(0.91)
     assert first["nn_numpy_auc_mean"] == pytest.approx(0.97) and first["seeds"] == 2
     assert first["mlp_accuracy_ci_low"] < 0.91 < first["mlp_accuracy_ci_high"]
-    assert (
-        results.run_log_row("toy", {"a": 2}, ROOT, metrics)["config_hash"] != first["config_hash"]
-    )
-    assert results.append_run_log(path, first)
-    assert results.append_run_log(path, {**first, "dataset": "other"})
+    assert runlog.run_log_row("toy", {"a": 2}, ROOT, metrics)["config_hash"] != first["config_hash"]
+    assert runlog.append_run_log(path, first)
+    assert runlog.append_run_log(path, {**first, "dataset": "other"})
     # The same results again (a later time only) add nothing; different ones do.
-    assert not results.append_run_log(path, {**first, "time": "later"})
-    assert results.append_run_log(path, {**first, "mlp_accuracy_mean": 0.95})
+    assert not runlog.append_run_log(path, {**first, "time": "later"})
+    assert runlog.append_run_log(path, {**first, "mlp_accuracy_mean": 0.95})
     log = pd.read_csv(path)
     assert log["dataset"].tolist() == ["toy", "other", "toy"]
 
@@ -173,11 +170,12 @@ def test_run_log_only_grows(tmp_path):
 def test_run_log_reads_hashes_that_look_like_numbers_as_text(tmp_path, digest):
     path = tmp_path / "run_log.csv"
     row = {"time": "t", "dataset": "toy", "config_hash": digest, "code_hash": digest, "x": 0.5}
-    assert results.append_run_log(path, row)
-    assert not results.append_run_log(path, {**row, "time": "later"})
+    assert runlog.append_run_log(path, row)
+    assert not runlog.append_run_log(path, {**row, "time": "later"})
     assert len(pd.read_csv(path)) == 1
 
 
+@pytest.mark.pipeline
 def test_metrics_table_of_the_sample_run(pipeline_run):
     workdir, _ = pipeline_run
     tables = workdir / "results/mnist-sample/tables"
@@ -201,6 +199,7 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     assert comparison["difference"].isna().all()  # the sample is not the study's full MNIST
 
 
+@pytest.mark.pipeline
 def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
     workdir, _ = pipeline_run
     tables = workdir / "results/mnist-sample/tables"
@@ -238,6 +237,7 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
     assert mine.loc[mine["metric"] == "accuracy", "mean"].iloc[0] == pytest.approx(mlp["mean"])
 
 
+@pytest.mark.pipeline
 def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     workdir, _ = pipeline_run
     results_dir = workdir / "results/mnist-sample"
@@ -271,7 +271,8 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
 
 
-@pytest.mark.skipif(not FASHION.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
+@pytest.mark.pipeline
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
 def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, tmp_path):
     # A copy: the shared run stays the sample's alone, so that tests after this one
     # (the reruns, the sweeps) see no other dataset's collected table.
@@ -286,7 +287,7 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, 
     small = {
         "dataset": "fashion-mnist",
         "repeats": {"seeds": [0, 1]},
-        "dataset_dir": str(FASHION),
+        "dataset_dir": str(FASHION_DIR),
         "pca": {"scatter_points": 500},
         "svm": {
             "kernels": {"subset": 300},
@@ -339,9 +340,11 @@ def test_score_probabilities_row():
 
 
 def test_table_rules_do_not_import_scikit_learn():
-    # The bookkeeping rules import the results module for the metrics row format;
-    # importing scikit-learn with it would cost each of them seconds.
-    code = "import sys, mnist_study.results; print('sklearn' in sys.modules)"
+    # The bookkeeping rules import the table modules (and metrics, for the row format);
+    # importing scikit-learn with them would cost each of them seconds.
+    modules = ["results", "comparison", "study", "costs", "runlog", "sweep_results"]
+    code = f"import sys, {', '.join(f'mnist_study.{m}' for m in modules)}; "
+    code += "print('sklearn' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT / "scripts",
@@ -362,7 +365,7 @@ def test_model_comparison_orders_each_pair_and_says_what_the_data_support():
         twin[s][rng.choice(right, 5, replace=False)] = False
         twin[s][rng.choice(wrong, 5, replace=False)] = True
     weak = {s: rng.random(n) < 0.80 for s in seeds}
-    table, by_seed = results.model_comparison({"weak": weak, "good": good, "twin": twin}, "toy")
+    table, by_seed = comparison.model_comparison({"weak": weak, "good": good, "twin": twin}, "toy")
     pairs = table.set_index(["model_a", "model_b"])
     # A is always the more accurate of the two, whatever order the models came in.
     assert ("good", "weak") in pairs.index and ("twin", "weak") in pairs.index

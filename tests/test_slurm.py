@@ -5,55 +5,27 @@ installs and starts SLURM and munge); skipped where it cannot run.
 """
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
 from slurm_cluster import SlurmCluster, can_run
 
-from conftest import config_args, copy_workflow
+from conftest import (
+    config_args,
+    copy_workflow,
+    deterministic_outputs,
+    local_rules,
+    planned_counts,
+    snakemake_command,
+)
 
 # Two seeds: every seed's jobs fan out as independent SLURM jobs, with the profile as it is.
 SLURM_SEEDS = [0, 1]
 
-pytestmark = pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
-
-# Tables that must be byte-identical to a local run's (no timings in them).
-IDENTICAL = [
-    "data/train.parquet",
-    "data/test.parquet",
-    "pca/explained_variance.csv",
-    "pca/components_for_variance.csv",
-    "svm/grid_search.csv",
-    "svm/grid_best.json",
-    *(
-        f"{model}/base/seed-{seed}/{name}"
-        for seed in SLURM_SEEDS
-        for model, name in (
-            ("svm_kernels", "kernels.csv"),
-            ("svm_final", "scores.json"),
-            ("nn_numpy", "history.csv"),
-            ("nn_numpy", "auc.csv"),
-        )
-    ),
+pytestmark = [
+    pytest.mark.pipeline,
+    pytest.mark.skipif(can_run() is not None, reason=str(can_run())),
 ]
-
-
-SLURM_RULES = {
-    "prepare_data",
-    "plot_sample_digits",
-    "pca_projection",
-    "pca_variance",
-    "compare_svm_kernels",
-    "plot_svm_boundaries",
-    "svm_grid_search",
-    "train_final_svm",
-    "score_final_svm",
-    "svm_kernel_trick",
-    "train_nn_numpy",
-    "train_mlp",
-    "train_cnn",
-}
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +47,19 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         f"repeats:\n  seeds: {SLURM_SEEDS}\n"
         "sweeps:\n  width: {model: nn_numpy, vary: {hidden: [20, 40]}}\n"
     )
+    # Every job but the local rules goes to SLURM: the plan, read before the run.
+    args = config_args(seeds.name)
+    submitted = {
+        rule: count
+        for rule, count in planned_counts(workdir, *args).items()
+        if rule not in local_rules(workdir)
+    }
     # The local run (--cores 2) gives each multi-core rule half the cores: the same
     # here, so that the Keras models train with the same thread count on both.
     threads = "1"
     command = [
         "timeout", "-k", "10", "2400",
-        sys.executable, "-m", "snakemake",
+        *snakemake_command(),
         "--workflow-profile", "profiles/slurm",
         # No accounting database here: poll with squeue, submit without an account.
         "--slurm-status-command", "squeue",
@@ -92,22 +71,21 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         f"train_cnn={threads}", f"train_nn_numpy={threads}",
         "--set-resources", "train_mlp:gpu=0", "train_cnn:gpu=0",
         "--jobs", "2",
-        *config_args(seeds.name),
+        *args,
     ]  # fmt: skip
     proc = subprocess.run(command, cwd=workdir, env=cluster.env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-8000:]
 
-    # Every job except the local bookkeeping rules ran under SLURM and completed: one
-    # per seed for the 6 per-seed rules, one per sweep point and seed, and 8 more
-    # (pca_projection for 2 and for 3).
+    # Every submitted job ran under SLURM and completed: one per seed for each per-seed
+    # rule, one per sweep point and seed, one per job of the deterministic stages.
     jobs = cluster.completed_jobs()
-    assert len(jobs) == 6 * len(SLURM_SEEDS) + 2 * len(SLURM_SEEDS) + 8, jobs
+    assert len(jobs) == sum(submitted.values()), (jobs, submitted)
     assert all(job["JobState"] == "COMPLETED" for job in jobs), jobs
     logs = workdir / ".snakemake/slurm_logs"
-    assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == SLURM_RULES
+    assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == set(submitted)
 
-    # The same results as the local run.
-    for name in IDENTICAL:
+    # The same results as the local run, byte for byte where no timing is written.
+    for name in deterministic_outputs(SLURM_SEEDS):
         here = workdir / "results/mnist-sample" / name
         there = local_dir / "results/mnist-sample" / name
         assert here.read_bytes() == there.read_bytes(), name

@@ -1,6 +1,6 @@
 """Sweeps in the pipeline: each point a cached job per seed, exact reruns, one-line errors.
 
-Each test works on its own copy of the finished bundled-sample run (tests/test_reruns.py).
+Each test works on its own copy of the finished bundled-sample run (`finished`).
 """
 
 import json
@@ -8,9 +8,11 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from test_reruns import BOOKKEEPING, finished, planned, planned_counts, ran  # noqa: F401
 
-from conftest import config_args, run_snakemake, suite_settings
+from conftest import config_args, planned, planned_counts, ran, run_snakemake, suite_settings
+
+# Every test here starts Snakemake.
+pytestmark = pytest.mark.pipeline
 
 SETTINGS = suite_settings()
 SEEDS = SETTINGS["repeats"]["seeds"]
@@ -28,7 +30,7 @@ def sweep_args(workdir, values, name="width", extra=None) -> list[str]:
     return config_args(path.name)
 
 
-def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished):  # noqa: F811
+def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkeeping):
     first = sweep_args(finished, [20, 50, BASE_HIDDEN])
     # The base value's point is the base run: two new points, once per seed, and the table.
     assert planned_counts(finished, *first) == {
@@ -95,7 +97,7 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished):  # noq
 
     # An unrelated setting reruns no sweep job; one of the swept model reruns every point.
     unrelated = sweep_args(finished, [20, BASE_HIDDEN, 150], extra={"cnn": {"epochs": 1}})
-    assert planned(finished, *unrelated) == {"train_cnn"} | BOOKKEEPING
+    assert planned(finished, *unrelated) == {"train_cnn"} | bookkeeping
     related = sweep_args(finished, [20, BASE_HIDDEN, 150], extra={"nn_numpy": {"epochs": 1}})
     counts = planned_counts(finished, *related)
     assert counts["train_nn_numpy"] == 3 * len(SEEDS)
@@ -115,7 +117,7 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished):  # noq
         ({"model": "mlp", "vary": {"epochs": [2, 2]}}, "sweep 'bad' (mlp): epochs lists 2 twice"),
     ],
 )
-def test_a_bad_sweep_stops_before_any_job_with_one_line(finished, sweep, message):  # noqa: F811
+def test_a_bad_sweep_stops_before_any_job_with_one_line(finished, sweep, message):
     path = finished / "bad.yaml"
     path.write_text(yaml.safe_dump({"sweeps": {"bad": sweep}}))
     proc = run_snakemake(finished, *config_args(path.name), check=False)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, suite_settings
-from mnist_study import figures, results, sweeps
+from mnist_study import figures, result_figures, sweep_results, sweeps
 from mnist_study.config import ConfigError, check_config, load_schema
 
 SCHEMA_PATH = ROOT / "rules" / "schemas" / "config.schema.yaml"
@@ -231,7 +231,7 @@ def test_sweep_tables_summarise_each_point_over_its_seeds(tmp_path):
     }
     seeds = [0, 1, 2]
     files = write_runs(tmp_path, sweep, seeds, lambda v, s: 0.9 + v["hidden_units"] / 1e4 + s / 1e3)
-    runs, summary = results.sweep_tables(files, sweep, seeds, "mnist-sample")
+    runs, summary = sweep_results.sweep_tables(files, sweep, seeds, "mnist-sample")
     assert list(runs["point"]) == ["hidden~64-64"] * 3 + ["base"] * 3
     assert list(runs["hidden_units"]) == [64] * 3 + [256] * 3
     assert list(runs["seed"]) == seeds * 2
@@ -244,11 +244,11 @@ def test_sweep_tables_summarise_each_point_over_its_seeds(tmp_path):
     half = 4.302652729911275 * 0.001 / np.sqrt(3)
     assert first["accuracy_ci_low"] == pytest.approx(first["accuracy_mean"] - half)
     assert first["fit_seconds_mean"] == pytest.approx(3.0)
-    markdown = results.sweep_markdown(runs, summary, sweep)
+    markdown = sweep_results.sweep_markdown(runs, summary, sweep)
     assert "# Sweep width: mlp over hidden_units" in markdown
     assert markdown.count("hidden~64-64") == 4  # one summary row, three runs
     with pytest.raises(ValueError, match="2 runs for 6 points x seeds"):
-        results.sweep_tables(files[:2], sweep, seeds, "mnist-sample")
+        sweep_results.sweep_tables(files[:2], sweep, seeds, "mnist-sample")
 
 
 def test_sweep_tables_keep_mixed_numbers_as_one_column_type(tmp_path):
@@ -259,12 +259,12 @@ def test_sweep_tables_keep_mixed_numbers_as_one_column_type(tmp_path):
         "points": [["dropout~0", {"dropout": 0}], ["dropout~0.2", {"dropout": 0.2}]],
     }
     files = write_runs(tmp_path, sweep, [0], lambda v, s: 0.9)
-    runs, summary = results.sweep_tables(files, sweep, [0], "d")
+    runs, summary = sweep_results.sweep_tables(files, sweep, [0], "d")
     assert runs["dropout"].dtype == float and summary["dropout"].dtype == float
     runs.to_parquet(tmp_path / "runs.parquet")  # one Arrow type per column
     summary.to_parquet(tmp_path / "summary.parquet")
     assert np.isnan(summary["accuracy_std"]).all()  # one seed: no spread, not zero
-    collected = results.collect_sweeps([tmp_path / "summary.parquet"])
+    collected = sweep_results.collect_sweeps([tmp_path / "summary.parquet"])
     assert [json.loads(s) for s in collected["settings"]] == [{"dropout": 0.0}, {"dropout": 0.2}]
 
 
@@ -284,8 +284,8 @@ def test_sweep_figure(tmp_path, settings, points):
     sweep = {"name": "s", "model": "mlp", "settings": settings,
              "points": [[f"p{i}", values] for i, values in enumerate(points)]}  # fmt: skip
     files = write_runs(tmp_path, sweep, [0, 1], lambda v, s: 0.9 + s / 100)
-    runs, summary = results.sweep_tables(files, sweep, [0, 1], "d")
-    fig = figures.sweep(runs, summary, settings, "t")
+    runs, summary = sweep_results.sweep_tables(files, sweep, [0, 1], "d")
+    fig = result_figures.sweep(runs, summary, settings, "t")
     ax = fig.axes[0]
     if settings == ["epochs", "dropout"]:
         assert ax.get_xlabel() == "dropout" and ax.get_ylabel() == "epochs"  # a heatmap
@@ -315,6 +315,6 @@ def test_collect_sweeps_lists_every_dataset(tmp_path):
         )
         frame.to_parquet(tmp_path / f"{dataset}.parquet")
         frames.append(tmp_path / f"{dataset}.parquet")
-    collected = results.collect_sweeps(frames)
+    collected = sweep_results.collect_sweeps(frames)
     assert list(collected["dataset"]) == ["a", "b"]
     assert list(collected["settings"]) == ['{"hidden_units": 64}'] * 2

@@ -23,6 +23,9 @@ from mnist_study import idx
 from mnist_study.datasets import bundled_dir, get_spec
 from mnist_study.idx import encode_idx
 
+# Every test here starts Snakemake.
+pytestmark = pytest.mark.pipeline
+
 NAME = "digits04"
 CLASSES = ["zero", "one", "two", "three", "four"]
 FILES = {

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from .errors import PipelineError
+from .models import KERAS, MODELS, SWEEPABLE
 
 
 class ConfigError(PipelineError, ValueError):
@@ -22,11 +23,15 @@ class ConfigError(PipelineError, ValueError):
 
 
 # Sections that had a `seed` of their own before repeats.seeds replaced them.
-RUN_SEED_SECTIONS = ("svm", "svm.final", "svm.kernels", "nn_numpy", "mlp", "cnn")
+RUN_SEED_SECTIONS = ("svm", *(model.section_key for model in MODELS.values()))
 
 
 def load_schema(path: str | Path) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    """The config schema, with the registry's sweepable models as a sweep's `model` enum."""
+    schema = yaml.safe_load(Path(path).read_text())
+    sweep = schema["properties"]["sweeps"]["additionalProperties"]["properties"]
+    sweep["model"]["enum"] = SWEEPABLE
+    return schema
 
 
 def _key(path) -> str:
@@ -137,7 +142,7 @@ def combination_errors(config: dict) -> list[str]:
             "or add it under datasets:)"
         )
     backend = config.get("keras_backend", "tensorflow")
-    for section in ("mlp", "cnn"):
+    for section in KERAS:
         settings = config.get(section)
         loop = settings.get("training_loop") if isinstance(settings, dict) else None
         if loop == "scan" and backend != "jax":

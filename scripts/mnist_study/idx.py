@@ -24,10 +24,7 @@ NUM_CLASSES = 10
 class IdxError(PipelineError, ValueError):
     """The file is not a well-formed IDX file of the expected kind."""
 
-    advice = (
-        "The file is not a valid MNIST-format (IDX) file: replace it with an intact copy "
-        "(README, 'The IDX reader')"
-    )
+    advice = "The file is not a valid MNIST-format (IDX) file: replace it with an intact copy"
 
 
 def decompress(raw: bytes, name: str) -> bytes:

@@ -43,7 +43,7 @@ def configure_backend(
         )
         raise ModuleNotFoundError(
             f"keras_backend {backend!r} needs the {backend} package, which this Python "
-            f"({sys.executable}) lacks: install it with {how} (README, 'Keras MLP and CNN')"
+            f"({sys.executable}) lacks: install it with {how} (config/README.md)"
         )
     keras = sys.modules.get("keras")
     if keras is not None and keras.backend.backend() != backend:
@@ -77,7 +77,6 @@ def build_mlp(
     dropout: float = 0.4,
     learning_rate: float = 1e-3,
     steps_per_execution: int = 1,
-    jit_compile: bool | str = "auto",
     classes: int = 10,
 ):
     """784-1200-1200-10: ReLU, dropout after the first hidden layer, softmax, Adam.
@@ -94,7 +93,7 @@ def build_mlp(
             stack.append(layers.Dropout(dropout, name="dropout"))
     stack.append(layers.Dense(classes, activation="softmax", name="output"))
     model = keras.Sequential(stack, name="mlp")
-    _compile(model, learning_rate, steps_per_execution, jit_compile)
+    _compile(model, learning_rate, steps_per_execution)
     return model
 
 
@@ -102,7 +101,6 @@ def build_cnn(
     dropout: float = 0.5,
     learning_rate: float = 1e-3,
     steps_per_execution: int = 1,
-    jit_compile: bool | str = "auto",
     classes: int = 10,
 ):
     """LeNet-5-like: conv 6@3x3, pool, conv 16@3x3, pool, dense 120, dropout, 84, 10.
@@ -127,14 +125,14 @@ def build_cnn(
         ],
         name="cnn",
     )
-    _compile(model, learning_rate, steps_per_execution, jit_compile)
+    _compile(model, learning_rate, steps_per_execution)
     return model
 
 
 def build(kind: str, settings: dict, classes: int = 10, **compile_options):
     """The model of config section `kind` ("mlp" or "cnn" of config.yaml), `classes` outputs.
 
-    `compile_options` (`steps_per_execution`, `jit_compile`) override the section's.
+    `compile_options` (`steps_per_execution`) override the section's.
     """
     options = {"steps_per_execution": settings.get("steps_per_execution", 1), **compile_options}
     if kind == "mlp":
@@ -160,15 +158,13 @@ def training_arrays(kind: str, settings: dict, X, y, X_test, seed: int):
     return images[fit_idx], y[fit_idx], (images[val_idx], y[val_idx]), as_images(X_test)
 
 
-def _compile(model, learning_rate: float, steps_per_execution: int, jit_compile) -> None:
-    """Adam and cross-entropy, and two speed levers of the training loop.
+def _compile(model, learning_rate: float, steps_per_execution: int) -> None:
+    """Adam and cross-entropy, and the speed lever of the training loop.
 
     `steps_per_execution` runs that many training steps per call of the compiled
     train function, so the per-call overhead (Python, callbacks, dispatch) is paid
-    once for all of them. `jit_compile` compiles the step with XLA: "auto" is Keras's
-    choice, on for jax; for tensorflow Keras keeps it off while deterministic ops are
-    on (as `configure_backend` sets them), and on a CPU XLA was slower there anyway
-    (bench/keras_levers.py), so the pipeline leaves it at "auto".
+    once for all of them. XLA is Keras's choice: on for jax; for tensorflow Keras keeps
+    it off while deterministic ops are on (as `configure_backend` sets them).
     """
     import keras
 
@@ -188,7 +184,6 @@ def _compile(model, learning_rate: float, steps_per_execution: int, jit_compile)
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
-        jit_compile=jit_compile,
     )
 
 
@@ -275,7 +270,7 @@ def fit_and_predict(
 
     The training rules and the benchmarks all train through this function. `settings`
     is the section (its `epochs`, `batch_size` and `training_loop` among them);
-    `compile_options` override its `steps_per_execution` or `jit_compile`; `classes` is
+    `compile_options` override its `steps_per_execution`; `classes` is
     the dataset's class count (the output layer's width). Returns a
     dict: the model, its per-epoch `history`, `train_size` (the CNN holds out its
     validation share), `validation_size`, the test-set `probabilities`, and
@@ -339,16 +334,3 @@ def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     probe = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in wanted])
     outputs = probe.predict(as_images(image[None, :]), verbose=0)
     return [(layer.name, np.asarray(out)[0]) for layer, out in zip(wanted, outputs, strict=True)]
-
-
-def mlp_flops_per_example(hidden=(1200, 1200)) -> float:
-    """Training FLOPs per example of the MLP's dense layers: 3 matmuls x 2 per MAC."""
-    sizes = [784, *hidden, 10]
-    macs = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
-    return 6.0 * macs
-
-
-def cnn_flops_per_example() -> float:
-    """Training FLOPs per example of the CNN's convolutions and dense layers."""
-    macs = 26 * 26 * 6 * 9 * 1 + 11 * 11 * 16 * 9 * 6 + 400 * 120 + 120 * 84 + 84 * 10
-    return 6.0 * macs

@@ -102,7 +102,7 @@ def half_the_cores(cores: int, most: int = 8) -> int:
     """Threads of each multi-core rule on a local run with `cores`: half, from 1 to `most`.
 
     None of them doubles its speed with twice the threads (a second thread gave the
-    Keras MLP 0-10% on 2 cores, README "Performance"), and the study's stages are
+    Keras MLP 0-10% on 2 cores, bench/README.md), and the study's stages are
     independent: two of them work side by side, and the one-thread jobs fit in beside
     them, instead of each taking every core in turn. The workflow's rules and
     bench/run.py both ask this function.

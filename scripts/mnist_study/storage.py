@@ -131,6 +131,12 @@ def write_table(frame, path: str | Path) -> None:
             raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
 
 
+def write_tables(frame, paths) -> None:
+    """Write one table to each of `paths` (CSV, Parquet or Markdown by the suffix)."""
+    for path in paths:
+        write_table(frame, path)
+
+
 # Every type a saved SVM file may hold: the final SVM (alone or in a pipeline after a
 # PCA) and the plain data its attributes are made of. Anything else in a file, even a
 # type skops itself would trust (a scikit-learn transformer, a numpy function), is

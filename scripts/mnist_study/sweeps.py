@@ -20,15 +20,11 @@ from itertools import product
 import jsonschema
 
 from .config import ConfigError, combination_errors
+from .models import KERAS, MODELS, SWEEPABLE
 
 BASE = "base"
 # The models a sweep can vary, and where their settings live in the config.
-SECTIONS = {
-    "svm_final": ("svm", "final"),
-    "nn_numpy": ("nn_numpy",),
-    "mlp": ("mlp",),
-    "cnn": ("cnn",),
-}
+SECTIONS = {name: MODELS[name].section for name in SWEEPABLE}
 # Keys of a section that are not training settings (the CNN's feature-map image is
 # what it draws, not what it learns): runs do not take them, sweeps cannot vary them.
 NOT_SETTINGS = {"cnn": {"feature_map_image"}}
@@ -198,7 +194,7 @@ def _combination_problems(name: str, model: str, points, config: dict) -> list[s
             if full and "subset" in varied:
                 errors.append(f"{where}: varies subset, which full_training_set: true ignores")
                 break
-        if model in ("mlp", "cnn"):
+        if model in KERAS:
             problems = combination_errors({**config, model: settings})
             if problems:
                 errors.append(f"{where}: {problems[0].removeprefix('config key ')}")

@@ -1,0 +1,27 @@
+"""metrics_summary: each model's metrics over the seeds, the headline and its figure."""
+
+import pandas as pd
+
+from mnist_study import figures, result_figures, results
+from mnist_study.runtime import run_rule, setup_logging
+from mnist_study.storage import write_table, write_tables
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    runs = pd.read_parquet(snakemake.input.metrics)
+    frame = results.metrics_summary(runs)
+    write_tables(frame, snakemake.output.tables)
+    write_table(results.headline(frame), snakemake.output.headline)
+    accuracy = frame[frame["metric"] == "accuracy"]
+    fig = result_figures.accuracy_over_seeds(
+        runs[["model", "seed", "accuracy"]].itertuples(index=False),
+        accuracy[["model", "mean", "ci_low", "ci_high"]].itertuples(index=False),
+        f"{snakemake.wildcards.dataset}: test accuracy of every model over "
+        f"{runs['seed'].nunique()} seeds",
+    )
+    figures.save(fig, snakemake.output.figure)
+    log.info("summary over seeds\n%s", frame.to_string(max_colwidth=60))
+
+
+run_rule(main, globals())

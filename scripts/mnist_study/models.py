@@ -1,0 +1,105 @@
+"""The registry: the study's stages and its stochastic models, each defined once.
+
+The rules, the sweeps, the config checks, the results tables, the tests and bench read
+every list of models or report categories from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The report's categories, one per stage, in the report's order.
+CATEGORIES = {
+    "data": "1. Data",
+    "pca": "2. PCA",
+    "svm": "3. SVM",
+    "nn_numpy": "4. Numpy network",
+    "mlp": "5. Keras MLP",
+    "cnn": "6. Keras CNN",
+    "results": "7. Results",
+    "sweeps": "8. Sweeps",
+}
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model trained once per seed, in its own folder of runs.
+
+    name: its folder under results/<dataset>/ and, but for the kernels, its name in
+        the tables; section: where its settings live in the config; rules: the rules
+        that make one run, in order; targets: the files of each run that the default
+        target asks for (the rest follow from the rules); category: its report
+        category (a key of CATEGORIES); label: how a reader calls it; sweepable:
+        whether a sweep can vary its settings; headline: the metric the run log
+        reports for it.
+    """
+
+    name: str
+    section: tuple[str, ...]
+    rules: tuple[str, ...]
+    targets: tuple[str, ...]
+    category: str
+    label: str
+    sweepable: bool = True
+    headline: str = "accuracy"
+
+    @property
+    def section_key(self) -> str:
+        return ".".join(self.section)
+
+    @property
+    def report_category(self) -> str:
+        return CATEGORIES[self.category]
+
+
+MODELS = {
+    model.name: model
+    for model in (
+        Model(
+            "svm_kernels",
+            ("svm", "kernels"),
+            ("compare_svm_kernels",),
+            ("kernels.csv",),
+            "svm",
+            "SVM kernels",
+            sweepable=False,
+        ),
+        Model(
+            "svm_final",
+            ("svm", "final"),
+            ("train_final_svm", "score_final_svm"),
+            ("confusion.png",),
+            "svm",
+            "RBF SVM, grid-search settings",
+        ),
+        Model(
+            "nn_numpy",
+            ("nn_numpy",),
+            ("train_nn_numpy",),
+            ("roc_curves.png",),
+            "nn_numpy",
+            "numpy network",
+            headline="macro_auc",
+        ),
+        Model("mlp", ("mlp",), ("train_mlp",), ("confusion.png",), "mlp", "Keras MLP"),
+        Model(
+            "cnn",
+            ("cnn",),
+            ("train_cnn",),
+            ("confusion.png", "feature_maps.png"),
+            "cnn",
+            "Keras CNN",
+        ),
+    )
+}
+# The models a sweep can vary.
+SWEEPABLE = [name for name, model in MODELS.items() if model.sweepable]
+# The Keras models: one rule definition serves them all (rules/keras.smk).
+KERAS = ["mlp", "cnn"]
+# The rules that run once per seed of repeats.seeds.
+PER_SEED_RULES = [rule for model in MODELS.values() for rule in model.rules]
+
+
+def headline_metric(model: str) -> str:
+    """The metric the run log reports for `model` (a table's model name)."""
+    return MODELS[model].headline if model in MODELS else "accuracy"

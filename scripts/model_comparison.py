@@ -1,0 +1,26 @@
+"""model_comparison: every pair of models on the same test images, and its figure."""
+
+from mnist_study import comparison, figures, result_figures
+from mnist_study.runtime import run_rule, setup_logging
+from mnist_study.storage import write_table, write_tables
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    dataset = snakemake.wildcards.dataset
+    correct = comparison.correct_by_run(snakemake.input.predictions)
+    frame, by_seed = comparison.model_comparison(correct, dataset)
+    write_tables(frame, snakemake.output.tables)
+    write_table(by_seed, snakemake.output.by_seed)
+    fig = result_figures.paired_differences(
+        [
+            (f"{r.model_a} - {r.model_b}", r.difference, r.ci_low, r.ci_high, r.ci_low > 0)
+            for r in frame.itertuples()
+        ],
+        f"{dataset}: paired accuracy differences, pooled over seeds",
+    )
+    figures.save(fig, snakemake.output.figure)
+    log.info("%d pairs\n%s", len(frame), frame.to_string(max_colwidth=60))
+
+
+run_rule(main, globals())
