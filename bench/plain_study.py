@@ -89,13 +89,18 @@ def setup_steps(config: dict, spec, directory: Path, out: Path, threads: int):
               "seed": svm["boundaries"]["seed"]}  # fmt: skip
     yield "svm_boundaries", job(1, train, paths(out / "svm", "figure=decision_boundaries.png"),
                                 params)  # fmt: skip
+    outputs = paths(out / "kernel_trick", "margins.png lift.png summary.json")
+    yield "svm_kernel_trick", job(1, {}, outputs, {"settings": svm["kernel_trick"]})
+    seeds, grid = config["repeats"]["seeds"], out / "svm" / "grid"
+    for seed in seeds:
+        outputs = {"table": str(grid / f"seed-{seed}.csv")}
+        params = {"settings": svm["grid"], "seed": seed}
+        yield "svm_grid_search", job(threads, train, outputs, params)
+    tables = {"tables": [str(grid / f"seed-{seed}.csv") for seed in seeds]}
     outputs = paths(
         out / "svm", "table=grid_search.csv best=grid_best.json figure=grid_heatmap.png"
     )
-    params = {"settings": svm["grid"], "seed": svm["grid"]["seed"]}
-    yield "svm_grid_search", job(threads, train, outputs, params)
-    outputs = paths(out / "kernel_trick", "margins.png lift.png summary.json")
-    yield "svm_kernel_trick", job(1, {}, outputs, {"settings": svm["kernel_trick"]})
+    yield "svm_grid_choice", job(1, tables, outputs, {"settings": svm["grid"]})
 
 
 def seed_steps(config: dict, spec, out: Path, threads: int, seed: int):
@@ -146,16 +151,18 @@ def table_steps(config: dict, spec, out: Path):
     metrics = {"metrics": [str(r / "metrics.json") for r in runs]}
     outputs = paths(tables, "csv=metrics.csv parquet=metrics.parquet md=metrics.md")
     yield "metrics_table", job(1, metrics, outputs, {}, **name)
-    outputs = {"tables": each("metrics_summary", "csv", "parquet", "md")}
-    outputs |= paths(tables, "headline.csv figure=accuracy_over_seeds.png")
-    yield (
-        "metrics_summary",
-        job(1, {"metrics": str(tables / "metrics.parquet")}, outputs, {}, **name),
-    )
     predictions = {"predictions": [str(r / "predictions.parquet") for r in runs]}
+    outputs = {"tables": each("metrics_summary", "csv", "parquet", "md")}
+    outputs |= paths(tables, "figure=accuracy_over_seeds.png")
+    inputs = {"metrics": str(tables / "metrics.parquet"), **predictions}
+    yield "metrics_summary", job(1, inputs, outputs, {}, **name)
     outputs = {"tables": each("model_comparison", "csv", "md")}
     outputs |= paths(tables, "by_seed=model_comparison_by_seed.csv figure=paired_differences.png")
     yield "model_comparison", job(1, predictions, outputs, {}, **name)
+    inputs = paths(tables, "summary=metrics_summary.parquet comparison=model_comparison.csv "
+                   "metrics=metrics.parquet")  # fmt: skip
+    outputs = paths(tables, "table=headline.csv conclusions=conclusions.csv")
+    yield "headline", job(1, inputs, outputs, {}, **name)
     inputs = paths(out / "pca", "pca_variance=explained_variance.parquet "
                    "levels=components_for_variance.csv")  # fmt: skip
     inputs |= paths(out, "grid_best=svm/grid_best.json summary=tables/metrics_summary.parquet")

@@ -301,6 +301,7 @@ def all_targets(dataset):
         ),
         f"{tables}/metrics_summary.csv",
         f"{tables}/model_comparison.csv",
+        f"{tables}/headline.csv",
         f"{tables}/study_comparison.csv",
         f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",

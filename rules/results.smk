@@ -27,10 +27,10 @@ rule metrics_table:
 rule metrics_summary:
     input:
         metrics="results/{dataset}/tables/metrics.parquet",
+        predictions=every_run("predictions.parquet"),
         code=script_imports("metrics_summary.py"),
     output:
         tables=multiext("results/{dataset}/tables/metrics_summary", ".csv", ".parquet", ".md"),
-        headline="results/{dataset}/tables/headline.csv",
         figure=report(
             "results/{dataset}/tables/accuracy_over_seeds.png",
             caption="../report/accuracy_over_seeds.rst",
@@ -74,6 +74,28 @@ rule model_comparison:
         runtime=10,
     script:
         "../scripts/model_comparison.py"
+
+
+rule headline:
+    input:
+        summary="results/{dataset}/tables/metrics_summary.parquet",
+        comparison="results/{dataset}/tables/model_comparison.csv",
+        metrics="results/{dataset}/tables/metrics.parquet",
+        code=script_imports("headline.py"),
+    output:
+        table="results/{dataset}/tables/headline.csv",
+        conclusions="results/{dataset}/tables/conclusions.csv",
+    log:
+        log_path("headline"),
+    localrule: True
+    conda:
+        "../envs/tables.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/headline.py"
 
 
 rule study_comparison:

@@ -67,6 +67,32 @@ rule svm_grid_search:
         train="results/{dataset}/data/train.parquet",
         code=script_imports("svm_grid_search.py"),
     output:
+        table="results/{dataset}/svm/grid/seed-{seed}.csv",
+    log:
+        log_path("svm_grid_search", "base", "seed-{seed}"),
+    benchmark:
+        "results/{dataset}/benchmarks/svm_grid_search/base/seed-{seed}.tsv"
+    priority: 1  # longest jobs first, see the Keras rules in rules/keras.smk
+    conda:
+        "../envs/sklearn.yaml"
+    threads: multicore_threads
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        settings=canonical(config["svm"]["grid"]),
+        seed=seed_of,
+    script:
+        "../scripts/svm_grid_search.py"
+
+
+# Every seed's final SVM trains with the setting chosen from every seed's grid search:
+# a new seed, or a changed grid, reruns the choice and with it every final SVM.
+rule svm_grid_choice:
+    input:
+        tables=expand("results/{{dataset}}/svm/grid/seed-{seed}.csv", seed=SEEDS),
+        code=script_imports("svm_grid_choice.py"),
+    output:
         table="results/{dataset}/svm/grid_search.csv",
         best="results/{dataset}/svm/grid_best.json",
         figure=report(
@@ -77,21 +103,17 @@ rule svm_grid_search:
             labels={"result": "grid search heatmap", "type": "figure"},
         ),
     log:
-        log_path("svm_grid_search"),
-    benchmark:
-        bench_path("svm_grid_search")
-    priority: 1  # longest jobs first, see train_mlp in rules/keras.smk
+        log_path("svm_grid_choice"),
     conda:
-        "../envs/sklearn.yaml"
-    threads: multicore_threads
+        "../envs/tables.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=1000,
+        runtime=5,
     params:
         settings=canonical(config["svm"]["grid"]),
-        seed=config["svm"]["grid"]["seed"],
     script:
-        "../scripts/svm_grid_search.py"
+        "../scripts/svm_grid_choice.py"
 
 
 rule train_final_svm:

@@ -1,6 +1,7 @@
 rule sweep_table:
     input:
         metrics=sweep_runs("metrics.json"),
+        predictions=sweep_runs("predictions.parquet"),
         code=script_imports("sweep_table.py"),
     output:
         runs=multiext("results/{dataset}/sweeps/{sweep}", ".csv", ".parquet"),

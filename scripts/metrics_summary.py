@@ -1,18 +1,19 @@
-"""metrics_summary: each model's metrics over the seeds, the headline and its figure."""
+"""metrics_summary: each model's metrics over the seeds (the accuracy's interval over seeds
+and test images, from the runs' predictions), and its figure."""
 
 import pandas as pd
 
-from mnist_study import figures, result_figures, results
+from mnist_study import comparison, figures, result_figures, results
 from mnist_study.runtime import run_rule, setup_logging
-from mnist_study.storage import write_table, write_tables
+from mnist_study.storage import write_tables
 
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     runs = pd.read_parquet(snakemake.input.metrics)
-    frame = results.metrics_summary(runs)
+    correct = comparison.correct_by_run(snakemake.input.predictions)
+    frame = results.metrics_summary(runs, correct)
     write_tables(frame, snakemake.output.tables)
-    write_table(results.headline(frame), snakemake.output.headline)
     accuracy = frame[frame["metric"] == "accuracy"]
     fig = result_figures.accuracy_over_seeds(
         runs[["model", "seed", "accuracy"]].itertuples(index=False),

@@ -14,10 +14,10 @@ def main(snakemake):
     write_table(by_seed, snakemake.output.by_seed)
     fig = result_figures.paired_differences(
         [
-            (f"{r.model_a} - {r.model_b}", r.difference, r.ci_low, r.ci_high, r.ci_low > 0)
+            (f"{r.model_a} - {r.model_b}", r.difference, r.ci_low, r.ci_high, r.supported)
             for r in frame.itertuples()
         ],
-        f"{dataset}: paired accuracy differences, pooled over seeds",
+        f"{dataset}: paired accuracy differences (red: supported after Holm)",
     )
     figures.save(fig, snakemake.output.figure)
     log.info("%d pairs\n%s", len(frame), frame.to_string(max_colwidth=60))

@@ -12,7 +12,7 @@ def main(snakemake):
     limit_threads(snakemake.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
-    best = read_json(snakemake.input.best)
+    best = read_json(snakemake.input.best)  # the grid search's choice
     train = data.read_split(snakemake.input.train)
     if settings["full_training_set"]:
         chosen = slice(None)

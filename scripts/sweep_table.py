@@ -12,6 +12,9 @@ def main(snakemake):
     runs, summary = sweep_results.sweep_tables(
         snakemake.input.metrics, sweep, snakemake.params.seeds, dataset
     )
+    summary = sweep_results.mark_best(
+        summary, snakemake.input.predictions, len(snakemake.params.seeds)
+    )
     for path in snakemake.output.runs:
         write_table(runs, path)
     for path in snakemake.output.summary:
@@ -20,13 +23,14 @@ def main(snakemake):
         tmp.write_text(sweep_results.sweep_markdown(runs, summary, sweep))
     for row in summary.itertuples():
         log.info(
-            "%s: accuracy %.4f (95%% interval %.4f-%.4f) over %d seeds, fit %.1f s",
+            "%s: accuracy %.4f (95%% interval %.4f-%.4f) over %d seeds, fit %.1f s%s",
             row.point,
             row.accuracy_mean,
             row.accuracy_ci_low,
             row.accuracy_ci_high,
             row.seeds,
             row.fit_seconds_mean,
+            "; the best" if row.best else "; not told from the best" if row.tied_with_best else "",
         )
     title = (
         f"{dataset}: sweep {sweep['name']}, {sweep['model']} over {', '.join(sweep['settings'])} "

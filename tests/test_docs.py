@@ -1,7 +1,7 @@
 """The documentation names only settings that exist, and documents every one.
 
 A config key named in README.md or config/README.md is a backticked dotted path whose
-first part is a top-level key of the schema (`svm.grid.seed`); each must lead to a
+first part is a top-level key of the schema (`svm.grid.folds`); each must lead to a
 property of the schema (entries under `datasets:` and `sweeps:` are named by the user,
 so any name stands there). Every setting of the schema must appear in config/README.md,
 backticked or as a key in one of its YAML examples, by its own name or its dotted path,
@@ -74,5 +74,5 @@ def test_config_readme_documents_every_setting():
 
 def test_the_checks_above_can_fail():
     assert not resolve(["mlp", "jit_compile"]) and not resolve(["svm", "grid", "folds", "x"])
-    assert resolve(["datasets", "kmnist", "classes"]) and resolve(["svm", "grid", "seed"])
+    assert resolve(["datasets", "kmnist", "classes"]) and resolve(["svm", "grid", "folds"])
     assert named_keys("`mlp.jit_compile` and `model.skops`") == {"mlp.jit_compile"}

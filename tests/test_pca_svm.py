@@ -85,34 +85,66 @@ def test_auc_comes_from_continuous_scores_not_hard_predictions():
     assert np.trace(confusion) == np.sum(predicted == y)
 
 
-def test_grid_search_table_and_best_from_grid():
-    X, y = blobs(n_per_class=6)
+def test_grid_search_scores_every_setting_on_the_seeds_folds():
+    X, y = blobs(n_per_class=9, seed=1, features=2)  # overlapping: folds score differently
     C, gamma = [0.1, 10], [0.001, 0.01, 0.1]
-    table, best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
-    assert len(table) == 6
+    table = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
+    assert len(table) == 6 and (table["seed"] == 0).all()
     assert not table.duplicated(["C", "gamma"]).any()
-    assert best["C"] in C and best["gamma"] in gamma
-    assert best["cv_accuracy"] == pytest.approx(table["mean_accuracy"].max())
+    folds = table[["fold_0", "fold_1", "fold_2"]].to_numpy()
+    np.testing.assert_allclose(table["mean_accuracy"], folds.mean(axis=1))
     assert svm.score_matrix(table, C, gamma).shape == (2, 3)
-    # Two worker threads score the same folds as one.
-    parallel, parallel_best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=2)
-    pd.testing.assert_frame_equal(parallel, table)
-    assert parallel_best == best
+    # Two worker threads score the same folds as one; another seed draws other folds.
+    pd.testing.assert_frame_equal(svm.grid_search(X, y, C, gamma, 3, 0, n_jobs=2), table)
+    other = svm.grid_search(X, y, C, gamma, 3, 1, n_jobs=1)
+    assert not np.array_equal(other[["fold_0", "fold_1", "fold_2"]].to_numpy(), folds)
 
 
-def test_grid_search_breaks_a_tie_by_the_smallest_c_then_gamma_and_says_so():
-    X, y = blobs(n_per_class=6)  # well separated: many settings score every fold right
-    C, gamma = [1000, 10, 100], [0.01, 0.001]  # listed out of order on purpose
-    table, best = svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
-    top = table[table["mean_accuracy"] == table["mean_accuracy"].max()]
-    assert len(top) > 1  # a real tie
-    assert best["tied"] == sorted([c, g] for c, g in zip(top["C"], top["gamma"], strict=True))
-    assert (best["C"], best["gamma"]) == tuple(best["tied"][0])
-    assert (
-        best["C"] == top["C"].min()
-        and best["gamma"] == top.loc[top["C"] == best["C"], "gamma"].min()
-    )
-    assert best["tie_break"] == svm.TIE_BREAK and "smallest C" in best["tie_break"]
+def grid_table(seed: int, scores: dict) -> pd.DataFrame:
+    """One seed's grid table with the given fold scores per (C, gamma)."""
+    return pd.DataFrame(
+        [
+            {"seed": seed, "C": c, "gamma": g, **{f"fold_{k}": v for k, v in enumerate(f)},
+             "mean_accuracy": np.mean(f), "std_accuracy": np.std(f)}
+            for (c, g), f in scores.items()
+        ]
+    )  # fmt: skip
+
+
+def test_choice_is_the_best_mean_over_seeds_or_the_most_regularised_tie():
+    # Three seeds, three folds each. (10, 0.01) has the best mean; (100, 0.01) is 0.44
+    # points below it with a spread that cannot tell them apart (standard error 0.59);
+    # (1000, 0.001) is 0.56 below with an error of 0.40: not tied; (1, 0.01) is far below.
+    seeds = [
+        {(10, 0.01): [0.90, 0.92, 0.91], (100, 0.01): [0.91, 0.90, 0.90],
+         (1, 0.01): [0.80, 0.81, 0.79], (1000, 0.001): [0.92, 0.91, 0.90]},
+        {(10, 0.01): [0.89, 0.90, 0.91], (100, 0.01): [0.91, 0.91, 0.90],
+         (1, 0.01): [0.78, 0.80, 0.80], (1000, 0.001): [0.88, 0.89, 0.89]},
+        {(10, 0.01): [0.92, 0.91, 0.90], (100, 0.01): [0.89, 0.90, 0.90],
+         (1, 0.01): [0.81, 0.80, 0.79], (1000, 0.001): [0.91, 0.90, 0.91]},
+    ]  # fmt: skip
+    table, choice = svm.choose_grid([grid_table(s, scores) for s, scores in enumerate(seeds)])
+    assert choice["best"] == [10.0, 0.01] and choice["seeds"] == [0, 1, 2]
+    assert choice["best_cv_accuracy"] == pytest.approx(np.mean([s[(10, 0.01)] for s in seeds]))
+    assert choice["tied"] == [[10.0, 0.01], [100.0, 0.01]]
+    assert (choice["C"], choice["gamma"]) == (10.0, 0.01)
+    assert choice["tie_rule"] == svm.TIE_RULE and choice["tie_break"] == svm.TIE_BREAK
+    row = table.set_index(["C", "gamma"]).loc[(1.0, 0.01)]
+    assert not row["tied"] and row["difference_to_best"] < -5 * row["difference_se"]
+    # A tie at a smaller C than the best is chosen over it: the most regularised.
+    seeds[0][(1, 0.01)] = seeds[1][(1, 0.01)] = seeds[2][(1, 0.01)] = [0.90, 0.91, 0.905]
+    _, choice = svm.choose_grid([grid_table(s, scores) for s, scores in enumerate(seeds)])
+    assert (choice["C"], choice["gamma"]) == (1.0, 0.01) and choice["best"] == [10.0, 0.01]
+
+
+def test_one_seed_ties_by_the_folds_spread():
+    # The fold differences to the best, -0.05, +0.03 and 0, have a mean of -0.0067 and a
+    # standard error of 0.024: tied, and the smaller C is chosen.
+    scores = {(1, 0.1): [0.9, 0.88, 1.0], (10, 0.1): [0.95, 0.85, 1.0], (100, 0.1): [0.5, 0.5, 0.6]}
+    table, choice = svm.choose_grid([grid_table(0, scores)])
+    assert choice["best"] == [10.0, 0.1] and (choice["C"], choice["gamma"]) == (1.0, 0.1)
+    assert choice["tied"] == [[1.0, 0.1], [10.0, 0.1]]
+    assert table["tied"].tolist() == [True, True, False]
 
 
 @pytest.mark.parametrize(

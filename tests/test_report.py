@@ -1,5 +1,6 @@
 """The Snakemake report: built from the bundled-sample run, opened in a real browser."""
 
+import csv
 import os
 import re
 import shutil
@@ -49,7 +50,7 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
     "--disable-component-update",
     "--no-first-run",
-    "--window-size=1400,1000",
+    "--window-size=1400,900",
 ]
 
 
@@ -69,12 +70,17 @@ def test_report_embeds_every_figure_and_table(report):
     expected = {f"results/mnist-sample/{name}" for name in EXPECTED} | KERNEL_TRICK
     assert embedded_results(html) == expected
     assert "The MNIST study, reproduced" in html and "mnist-sample" in html
-    # The front page opens with the headline table: every model's mean and interval.
-    headline = (report.parent / "mnist-sample/tables/headline.csv").read_text().splitlines()
+    # The front page opens with the headline table, every model by its readable name
+    # with its mean and interval, and the sentences made from the tables.
+    tables = report.parent / "mnist-sample/tables"
+    headline = list(csv.reader((tables / "headline.csv").open()))
+    assert headline[0] == ["model", "test accuracy", "95% interval"]
     assert len(headline) == 1 + 8
-    for line in headline[1:]:
-        model, accuracy, spread = line.split(",")
+    for model, accuracy, interval in headline[1:]:
         assert f"<td>{model}</td>" in html and f"<td>{accuracy}</td>" in html
+        assert f"<td>{interval}</td>" in html
+    for line in list(csv.reader((tables / "conclusions.csv").open()))[1:]:
+        assert f"<td>{line[0]}</td>" in html
     # Per-run figures carry their seed as a label, not as unlabelled copies.
     for seed in SEEDS:
         assert f'"seed": "{seed}"' in html
@@ -140,9 +146,19 @@ def browser():
 def test_report_renders_in_chromium(report, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
+    size = {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", size)
     browser.get(report.resolve().as_uri())
     time.sleep(1)
     assert "The MNIST study, reproduced" in browser.find_element(By.TAG_NAME, "body").text
+    # The front page, the headline table and what the data say, fits one 1400 x 900
+    # window: its text neither runs off the top nor below the bottom.
+    assert browser.execute_script("return [innerWidth, innerHeight]") == [1400, 900]
+    top, bottom = browser.execute_script(
+        "const r = document.querySelector('.document').getBoundingClientRect();"
+        "return [r.top, r.bottom]"
+    )
+    assert top >= 0 and bottom <= 900, (top, bottom)
     # Every embedded figure decodes to a real image in the browser.
     sizes = browser.execute_async_script(
         """

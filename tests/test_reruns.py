@@ -59,15 +59,9 @@ def test_the_same_values_in_another_key_order_rerun_nothing(finished):
 
 def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished, bookkeeping):
     args = override(finished, {"svm": {"grid": {"C": [0.1, 1, 10]}}})
-    assert (
-        planned(finished, *args)
-        == {
-            "svm_grid_search",
-            "train_final_svm",
-            "score_final_svm",
-        }
-        | bookkeeping
-    )
+    assert planned_counts(finished, *args) == dict.fromkeys(
+        ["svm_grid_search", "train_final_svm", "score_final_svm"], len(SEEDS)
+    ) | {"svm_grid_choice": 1} | dict.fromkeys(bookkeeping, 1)
 
 
 def test_numpy_network_setting_reruns_only_that_network(finished, bookkeeping):
@@ -100,22 +94,29 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookke
     stamp = untouched.stat().st_mtime_ns
     new = max(SEEDS) + 1
     args = override(finished, {"repeats": {"seeds": [*SEEDS, new]}})
-    expected = dict.fromkeys(PER_SEED, 1) | dict.fromkeys(bookkeeping, 1)
+    # The new seed's runs; the grid search's choice over every seed, and with it every
+    # seed's final SVM, which trains with the choice; the tables.
+    final = {"train_final_svm": len(SEEDS) + 1, "score_final_svm": len(SEEDS) + 1}
+    expected = dict.fromkeys(PER_SEED, 1) | final | {"svm_grid_choice": 1}
+    expected |= dict.fromkeys(bookkeeping, 1)
     assert planned_counts(finished, *args) == expected
     proc = run_snakemake(finished, *args)
-    assert sorted(ran(proc)) == sorted(expected)
+    assert sorted(ran(proc)) == sorted(rule for rule, n in expected.items() for _ in range(n))
     assert untouched.stat().st_mtime_ns == stamp
     table = pd.read_parquet(finished / "results/mnist-sample/tables/metrics.parquet")
     assert sorted(set(table["seed"])) == [*SEEDS, new]
+    best = json.loads((finished / "results/mnist-sample/svm/grid_best.json").read_text())
+    assert best["seeds"] == [*SEEDS, new]
     assert planned(finished, *args) == set()
 
 
-def test_removing_a_seed_reruns_only_the_tables(finished, bookkeeping):
+def test_removing_a_seed_reruns_only_the_choice_and_the_tables(finished, bookkeeping):
     args = override(finished, {"repeats": {"seeds": SEEDS[:-1]}})
-    expected = bookkeeping
-    assert planned(finished, *args) == expected
+    final = {"train_final_svm": len(SEEDS) - 1, "score_final_svm": len(SEEDS) - 1}
+    expected = final | {"svm_grid_choice": 1} | dict.fromkeys(bookkeeping, 1)
+    assert planned_counts(finished, *args) == expected
     proc = run_snakemake(finished, *args)
-    assert set(ran(proc)) == expected
+    assert sorted(ran(proc)) == sorted(rule for rule, n in expected.items() for _ in range(n))
     summary = pd.read_parquet(finished / "results/mnist-sample/tables/metrics_summary.parquet")
     assert (summary["seeds"] == len(SEEDS) - 1).all()
     comparison = pd.read_csv(finished / "results/mnist-sample/tables/model_comparison_by_seed.csv")

@@ -13,6 +13,7 @@ import yaml
 from conftest import FASHION_DIR, ROOT, config_args, run_snakemake, suite_settings
 from mnist_study import comparison, costs, data, results, runlog, stats, study
 from mnist_study.metrics import metric_row
+from mnist_study.models import short_name
 
 SEEDS = suite_settings()["repeats"]["seeds"]
 
@@ -214,6 +215,10 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
         assert row["std"] == pytest.approx(accuracy.std(ddof=1))
         assert (row["min"], row["max"]) == (accuracy.min(), accuracy.max())
         assert row["ci_low"] < row["mean"] < row["ci_high"]
+        assert row["interval"] == "seeds and test images" and row["dominant"] in (
+            "seeds", "test images"
+        )  # fmt: skip
+        assert row["test_se"] > 0 and row["seed_se"] >= 0
     assert set(summary.loc[summary["model"] == "svm_rbf", "metric"]) == {
         "accuracy", "macro_auc", "fit_seconds"
     }  # fmt: skip
@@ -231,7 +236,11 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
         assert study.loc[quantity, "ci_high"] == pytest.approx(row["ci_high"]), quantity
     mlp = by_metric.loc[("mlp", "accuracy")]
     headline = pd.read_csv(tables / "headline.csv")
-    assert headline["model"].tolist() == MODELS
+    accuracy = summary[summary["metric"] == "accuracy"].sort_values("mean", ascending=False)
+    assert headline["test accuracy"].tolist() == pytest.approx(accuracy["mean"].round(4).tolist())
+    said = pd.read_csv(tables / "conclusions.csv")["what the data say"].tolist()
+    assert said[0].startswith(f"The {short_name(accuracy['model'].iloc[0])} is the most accurate")
+    assert len(said) == 2
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
     mine = collected[(collected["dataset"] == "mnist-sample") & (collected["model"] == "mlp")]
     assert mine.loc[mine["metric"] == "accuracy", "mean"].iloc[0] == pytest.approx(mlp["mean"])
@@ -267,6 +276,10 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     assert line["mcnemar_p"] == pytest.approx(stats.mcnemar_exact(a, b)["p_value"])
     means = [runs.xs(m, level="model")["accuracy"].mean() for m in (row["model_a"], row["model_b"])]
     assert row["difference"] == pytest.approx(means[0] - means[1])
+    # One verdict per pair from the Holm-corrected test over seeds and test images.
+    assert pairs["p_holm"].tolist() == pytest.approx(stats.holm(pairs["p_value"]).tolist())
+    assert (pairs["supported"] == (pairs["p_holm"] < 0.05)).all()
+    assert pairs["verdict"].str.endswith(": supported").tolist() == pairs["supported"].tolist()
     # Holm across the pairs of each seed: never below the raw p-value.
     assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
 
@@ -286,7 +299,7 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, 
     # Fashion-MNIST from the local copy, with light settings to keep the test short.
     small = {
         "dataset": "fashion-mnist",
-        "repeats": {"seeds": [0, 1]},
+        "repeats": {"seeds": [0]},
         "dataset_dir": str(FASHION_DIR),
         "pca": {"scatter_points": 500},
         "svm": {
@@ -310,9 +323,11 @@ def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, 
         (collected["dataset"] == "fashion-mnist") & (collected["metric"] == "accuracy")
     ]
     assert set(fashion["model"]) == set(MODELS)
-    assert (fashion["seeds"] == 2).all()
+    assert (fashion["seeds"] == 1).all()
+    # One seed: the accuracy's interval covers the test images only, and says so.
+    assert (fashion["interval"] == "test images (one seed)").all()
     runs = pd.read_parquet(workdir / "results/fashion-mnist/tables/metrics.parquet")
-    assert (runs["test_size"] == 10_000).all() and sorted(set(runs["seed"])) == [0, 1]
+    assert (runs["test_size"] == 10_000).all() and set(runs["seed"]) == {0}
     log = pd.read_csv(run_log)
     assert len(log) == before + 1
     assert log["dataset"].iloc[-1] == "fashion-mnist"
@@ -374,10 +389,20 @@ def test_model_comparison_orders_each_pair_and_says_what_the_data_support():
         np.mean([good[s].mean() - weak[s].mean() for s in seeds])
     )
     assert strong["ci_low"] > 0.1 and strong["a_better_seeds"] == 3
-    assert strong["significant_seeds"] == 3 and strong["verdict"].endswith(": supported")
+    assert strong["mcnemar_significant_seeds"] == 3 and strong["verdict"].endswith(": supported")
+    # One test over seeds and images (t with the seeds' degrees of freedom), Holm
+    # across the three pairs; the verdict follows the corrected p-value alone.
+    test = stats.two_source(
+        np.array([good[s] for s in seeds], float) - np.array([weak[s] for s in seeds]),
+        seeds_df=True,
+    )
+    assert strong["p_value"] == pytest.approx(test["p_value"])
+    assert strong["ci_low"] == pytest.approx(test["ci_low"])
+    assert table["p_holm"].tolist() == pytest.approx(stats.holm(table["p_value"]).tolist())
+    assert (table["supported"] == (table["p_holm"] < 0.05)).all()
     both = table["model_a"].isin(["good", "twin"]) & table["model_b"].isin(["good", "twin"])
     close = table[both].iloc[0]
-    assert close["ci_low"] < 0 < close["ci_high"] and close["significant_seeds"] == 0
+    assert close["ci_low"] < 0 < close["ci_high"] and not close["supported"]
     assert "no difference the data support" in close["verdict"]
     assert close["verdict"].startswith(f"{close['model_a']} vs {close['model_b']}")
     # Holm across the three pairs of each seed.
@@ -385,3 +410,81 @@ def test_model_comparison_orders_each_pair_and_says_what_the_data_support():
         assert group["mcnemar_p_holm"].tolist() == pytest.approx(
             stats.holm(group["mcnemar_p"].to_numpy()).tolist()
         )
+
+
+def test_summary_interval_of_the_accuracy_covers_seeds_and_test_images():
+    rng = np.random.default_rng(11)
+    correct = {"mlp": {s: rng.random(500) < 0.9 + 0.01 * s for s in range(4)}}
+    runs = pd.DataFrame(
+        {
+            "dataset": "toy",
+            "stage": "mlp",
+            "model": "mlp",
+            "seed": range(4),
+            "accuracy": [correct["mlp"][s].mean() for s in range(4)],
+            "macro_auc": [0.99, 0.98, 0.99, 0.995],
+            "test_loss": 0.3,
+            "fit_seconds": 2.0,
+        }
+    )
+    summary = results.metrics_summary(runs, correct).set_index("metric")
+    accuracy, auc = summary.loc["accuracy"], summary.loc["macro_auc"]
+    both = stats.two_source(np.array([correct["mlp"][s] for s in range(4)], float))
+    assert accuracy["ci_low"] == pytest.approx(both["ci_low"])
+    assert accuracy["ci_high"] == pytest.approx(both["ci_high"])
+    assert accuracy["interval"] == "seeds and test images"
+    assert (accuracy["seed_se"], accuracy["test_se"]) == (both["seed_se"], both["image_se"])
+    assert accuracy["dominant"] == both["dominant"]
+    # Its standard error is larger than that of the mean over seeds alone, which leaves
+    # out the error of the test set shared by every seed.
+    assert both["se"] > accuracy["std"] / np.sqrt(4)
+    assert auc["interval"] == "seeds" and np.isnan(auc["test_se"])
+    assert auc["ci_low"] == pytest.approx(stats.summarise(runs["macro_auc"])["ci_low"])
+
+
+def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
+    summary = pd.DataFrame(
+        {
+            "model": ["svm_final", "mlp", "cnn", "nn_numpy"],
+            "metric": "accuracy",
+            "seeds": 5,
+            "mean": [0.949, 0.955, 0.948, 0.907],
+            "min": [0.946, 0.951, 0.942, 0.899],
+            "max": [0.954, 0.958, 0.953, 0.917],
+            "ci_low": [0.94, 0.946, 0.938, 0.895],
+            "ci_high": [0.958, 0.964, 0.958, 0.919],
+            "interval": "seeds and test images",
+        }
+    )
+    metrics = pd.DataFrame(
+        {
+            "model": ["svm_final", "mlp", "cnn", "nn_numpy"],
+            "settings": [
+                json.dumps({"C": 10.0, "gamma": 0.01, "kernel": "rbf"}),
+                json.dumps({"hidden": [1200, 1200]}),
+                json.dumps({"epochs": 5}),
+                json.dumps({"hidden": 100}),
+            ],
+            "train_size": [3000, 7996, 6397, 7996],
+        }
+    )
+    labels = results.model_labels(metrics)
+    assert labels["svm_final"] == "RBF SVM, C = 10, gamma = 0.01, 3,000 images"
+    assert labels["mlp"] == "Keras MLP 1200-1200"
+    table = results.headline(summary, labels)
+    assert table["model"].tolist() == [labels[m] for m in ("mlp", "svm_final", "cnn", "nn_numpy")]
+    assert table.loc[0, "95% interval"] == "0.9460-0.9640"
+    pairs = pd.DataFrame(
+        {
+            "model_a": ["mlp", "mlp", "svm_final", "mlp"],
+            "model_b": ["cnn", "svm_final", "cnn", "nn_numpy"],
+            "difference": [0.0071, 0.006, 0.0012, 0.048],
+            "supported": [True, False, False, True],
+        }
+    )
+    said = results.conclusions(summary, pairs)
+    assert said[0] == "The Keras MLP is the most accurate, 0.9550 (95% interval 0.9460-0.9640)."
+    # Only pairs among the three most accurate, each where its verdict puts it.
+    assert "numpy" not in said[1]
+    assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
+    assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]

@@ -318,3 +318,30 @@ def test_collect_sweeps_lists_every_dataset(tmp_path):
     collected = sweep_results.collect_sweeps(frames)
     assert list(collected["dataset"]) == ["a", "b"]
     assert list(collected["settings"]) == ['{"hidden_units": 64}'] * 2
+
+
+def test_the_best_point_and_the_points_the_data_cannot_tell_from_it(tmp_path):
+    # Three points, two seeds, one test set of 1,000 images: "a" right on 90% of them,
+    # "b" on the same images but five (per seed) fewer, "c" on 70%.
+    from mnist_study.data import write_predictions
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 10, 1000)
+    easy = rng.random(1000)
+    files = []
+    for point, cut in (("a", 0.9), ("b", 0.9), ("c", 0.7)):
+        for seed in (0, 1):
+            right = easy < cut
+            if point == "b":
+                right[np.flatnonzero(right)[seed * 5 : seed * 5 + 5]] = False
+            scores = np.eye(10)[np.where(right, labels, (labels + 1) % 10)]
+            path = tmp_path / point / f"seed-{seed}" / "predictions.parquet"
+            path.parent.mkdir(parents=True)
+            write_predictions(path, "mlp", labels, scores)
+            files.append(path)
+    summary = pd.DataFrame({"point": ["a", "b", "c"], "accuracy_mean": [0.9, 0.895, 0.7]})
+    marked = sweep_results.mark_best(summary, files, seeds=2)
+    assert marked["best"].tolist() == [True, False, False]
+    assert marked["tied_with_best"].tolist() == [True, True, False]
+    assert marked["difference_to_best"].iloc[2] == pytest.approx(-0.2, abs=0.01)
+    assert marked["difference_ci_high"].iloc[2] < 0 <= marked["difference_ci_high"].iloc[1]

@@ -23,7 +23,7 @@ class ConfigError(PipelineError, ValueError):
 
 
 # Sections that had a `seed` of their own before repeats.seeds replaced them.
-RUN_SEED_SECTIONS = ("svm", *(model.section_key for model in MODELS.values()))
+RUN_SEED_SECTIONS = ("svm", "svm.grid", *(model.section_key for model in MODELS.values()))
 
 
 def load_schema(path: str | Path) -> dict:

@@ -27,7 +27,7 @@ class Model:
 
     name: its folder under results/<dataset>/ and, but for the kernels, its name in
         the tables; section: where its settings live in the config; rules: the rules
-        that make one run, in order; targets: the files of each run that the default
+        run once per seed for it, in order; targets: the files of each run that the default
         target asks for (the rest follow from the rules); category: its report
         category (a key of CATEGORIES); label: how a reader calls it; sweepable:
         whether a sweep can vary its settings; headline: the metric the run log
@@ -67,10 +67,10 @@ MODELS = {
         Model(
             "svm_final",
             ("svm", "final"),
-            ("train_final_svm", "score_final_svm"),
+            ("svm_grid_search", "train_final_svm", "score_final_svm"),
             ("confusion.png",),
             "svm",
-            "RBF SVM, grid-search settings",
+            "final RBF SVM",
         ),
         Model(
             "nn_numpy",
@@ -98,6 +98,43 @@ SWEEPABLE = [name for name, model in MODELS.items() if model.sweepable]
 KERAS = ["mlp", "cnn"]
 # The rules that run once per seed of repeats.seeds.
 PER_SEED_RULES = [rule for model in MODELS.values() for rule in model.rules]
+
+
+# The kernels' runs report one model each, svm_<kernel>.
+KERNELS = {
+    "linear": "linear SVM",
+    "poly": "polynomial SVM",
+    "sigmoid": "sigmoid SVM",
+    "rbf": "RBF SVM",
+}
+
+
+def readable(model: str, settings: dict, train_size: int | None = None) -> str:
+    """A table model's name as a reader says it, with the settings that tell it apart:
+    "RBF SVM, C = 10, gamma = 0.01, 3,000 images" (the SVMs train on a subset, whose
+    size is named; the networks on the whole training set)."""
+    images = f", {train_size:,} images" if train_size and model.startswith("svm_") else ""
+    if model.startswith("svm_") and model.removeprefix("svm_") in KERNELS:
+        kernel = model.removeprefix("svm_")
+        degree = f", degree {settings['degree']}" if kernel == "poly" else ""
+        return f"{KERNELS[kernel]}{degree}, C = {settings['C']:g}{images}"
+    if model == "svm_final":
+        return f"RBF SVM, C = {settings['C']:g}, gamma = {settings['gamma']:g}{images}"
+    if model == "nn_numpy":
+        return f"numpy network, {settings['hidden']} sigmoid units{images}"
+    if model == "mlp":
+        return f"Keras MLP {'-'.join(map(str, settings['hidden']))}{images}"
+    if model == "cnn":
+        return f"Keras CNN, LeNet-5-like{images}"
+    return model
+
+
+def short_name(model: str) -> str:
+    """A table model's name in a sentence: its registry label, or its kernel's."""
+    if model in MODELS:
+        return MODELS[model].label
+    kernel = model.removeprefix("svm_")
+    return f"{KERNELS[kernel]} (C = 1)" if kernel in KERNELS else model
 
 
 def headline_metric(model: str) -> str:

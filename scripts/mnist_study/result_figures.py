@@ -34,10 +34,10 @@ def accuracy_over_seeds(runs, summary, title: str) -> plt.Figure:
 
 
 def paired_differences(pairs, title: str) -> plt.Figure:
-    """Each pair's mean accuracy difference with its 95% paired-bootstrap interval.
+    """Each pair's mean accuracy difference with its 95% interval over seeds and images.
 
-    `pairs`: (label, difference, ci_low, ci_high, supported) rows; supported pairs are
-    drawn in colour, the others grey.
+    `pairs`: (label, difference, ci_low, ci_high, supported) rows, `supported` being the
+    table's verdict; supported pairs are drawn in colour, the others grey.
     """
     pairs = list(pairs)
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(pairs) + 1.4))
@@ -49,7 +49,7 @@ def paired_differences(pairs, title: str) -> plt.Figure:
     _label_rows(
         ax,
         [row[0] for row in pairs],
-        "accuracy difference A - B (95% paired bootstrap over test images)",
+        "accuracy difference A - B (95% interval over seeds and test images)",
         title,
     )
     return fig
@@ -127,6 +127,14 @@ def sweep(runs, summary, settings, title: str) -> plt.Figure:
         ms=5,
         label="one seed",
     )
+    if "best" in summary:
+        mean = summary["accuracy_mean"].to_numpy()
+        best, tied = summary["best"].to_numpy(bool), summary["tied_with_best"].to_numpy(bool)
+        ax.plot(x[best], mean[best], "*", color="tab:red", ms=16, label="best")
+        others = tied & ~best
+        if others.any():
+            ax.plot(x[others], mean[others], "o", mfc="none", mec="tab:red", ms=13, mew=1.5,
+                    label="not told from the best")  # fmt: skip
     if numeric and _spans_decades(values):
         ax.set_xscale("log")
     if numeric:
@@ -152,6 +160,10 @@ def _sweep_heatmap(summary, varied, title: str) -> plt.Figure:
         j = column_values.index(str(record[columns]))
         grid[i, j] = record["accuracy_mean"]
         text = f"{record['accuracy_mean']:.4f}"
+        if record.get("best"):
+            text += " (best)"
+        elif record.get("tied_with_best"):
+            text += " *"
         if np.isfinite(record["accuracy_ci_low"]):
             text += f"\n({record['accuracy_ci_low']:.4f}-{record['accuracy_ci_high']:.4f})"
         ax.text(j, i, text, ha="center", va="center", fontsize=8)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import stats
 from .metrics import METRIC_FIELDS
+from .models import readable, short_name
 
 _at = METRIC_FIELDS.index("accuracy") + 1
 METRIC_COLUMNS = [
@@ -27,8 +28,12 @@ SUMMARY_METRICS = ("accuracy", "macro_auc", "test_loss", "fit_seconds")
 # Metrics that cannot leave [0, 1]: their intervals are clipped there.
 BOUNDED = {"accuracy": (0.0, 1.0), "macro_auc": (0.0, 1.0)}
 
+# interval: what ci_low/ci_high cover ("seeds and test images" for the accuracy, whose
+# per-image results are known; "seeds" for the rest); seed_se and test_se: the two parts
+# of the accuracy's standard error, and `dominant` the larger.
 SUMMARY_COLUMNS = ["dataset", "stage", "model", "metric", "seeds", "mean", "std", "min",
-                   "max", "ci_low", "ci_high"]  # fmt: skip
+                   "max", "ci_low", "ci_high", "interval", "seed_se", "test_se",
+                   "dominant"]  # fmt: skip
 
 
 def read_metric_files(paths) -> list[dict]:
@@ -68,47 +73,106 @@ def with_accuracy_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def metrics_summary(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per model and metric: seeds, mean, std, min, max and the 95% t interval of the mean.
+def metrics_summary(metrics: pd.DataFrame, correct=None) -> pd.DataFrame:
+    """Per model and metric: seeds, mean, std, min, max and the 95% interval of the mean.
 
-    The interval is across seeds (retraining with another seed on the same data); the
-    test set's own sampling error is in each run's interval and in the paired tests.
+    For the accuracy, given each run's per-image correctness (`correct`, {model: {seed:
+    0/1 per test image}}), the interval covers both sources of variation, retraining
+    with a new seed and testing on new images (`stats.two_source`), and the row keeps
+    the two parts of its standard error. The other metrics' interval is the t interval
+    over the seeds (retraining, on the same test images).
     """
     rows = []
     for model, runs in metrics.groupby("model", sort=False):
         for metric in SUMMARY_METRICS:
             if runs[metric].isna().all():  # an SVM has no test loss
                 continue
-            rows.append(
-                {
-                    "dataset": runs["dataset"].iloc[0],
-                    "stage": runs["stage"].iloc[0],
-                    "model": model,
-                    "metric": metric,
-                    **stats.summarise(runs[metric].astype(float), bounds=BOUNDED.get(metric)),
-                }
-            )
+            row = {
+                "dataset": runs["dataset"].iloc[0],
+                "stage": runs["stage"].iloc[0],
+                "model": model,
+                "metric": metric,
+                **stats.summarise(runs[metric].astype(float), bounds=BOUNDED.get(metric)),
+                "interval": "seeds" if len(runs) > 1 else "",
+            }
+            if metric == "accuracy" and correct and model in correct:
+                row |= _both_sources(correct[model])
+            rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """The report's front-page table: each model's mean accuracy and interval over seeds."""
-    accuracy = summary[summary["metric"] == "accuracy"]
+def _both_sources(by_seed: dict[int, np.ndarray]) -> dict:
+    """The accuracy's interval over seeds and test images, and its parts."""
+    scores = np.array([by_seed[seed] for seed in sorted(by_seed)], dtype=float)
+    test = stats.two_source(scores)
+    return {
+        "ci_low": max(test["ci_low"], 0.0),
+        "ci_high": min(test["ci_high"], 1.0),
+        "interval": "seeds and test images" if len(scores) > 1 else "test images (one seed)",
+        "seed_se": test["seed_se"],
+        "test_se": test["image_se"],
+        "dominant": test["dominant"],
+    }
+
+
+def model_labels(metrics: pd.DataFrame) -> dict[str, str]:
+    """Each model's readable name (models.readable) from its runs' settings and size."""
+    labels = {}
+    for model, runs in metrics.groupby("model", sort=False):
+        settings = json.loads(runs["settings"].iloc[0])
+        labels[model] = readable(model, settings, int(runs["train_size"].median()))
+    return labels
+
+
+def headline(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The report's front-page table: each model by its readable name, best first, with
+    its mean test accuracy over the seeds and the 95% interval over seeds and images."""
+    accuracy = summary[summary["metric"] == "accuracy"].sort_values(
+        "mean", ascending=False, kind="stable"
+    )
     return pd.DataFrame(
         {
-            "model": accuracy["model"].to_numpy(),
-            "test accuracy: mean (95% interval)": [
-                f"{mean:.4f} ({low:.4f}-{high:.4f})" if np.isfinite(low) else f"{mean:.4f}"
-                for mean, low, high in zip(
-                    accuracy["mean"], accuracy["ci_low"], accuracy["ci_high"], strict=True
-                )
-            ],
-            "range over the seeds": [
-                f"{low:.4f}-{high:.4f}"
-                for low, high in zip(accuracy["min"], accuracy["max"], strict=True)
+            "model": [labels.get(m, m) for m in accuracy["model"]],
+            "test accuracy": [f"{m:.4f}" for m in accuracy["mean"]],
+            "95% interval": [
+                f"{low:.4f}-{high:.4f}" if np.isfinite(low) else ""
+                for low, high in zip(accuracy["ci_low"], accuracy["ci_high"], strict=True)
             ],
         }
     )
+
+
+def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 3) -> list[str]:
+    """One or two sentences from the tables: which model is best, and which differences
+    among the `leaders` most accurate the data support (model_comparison's verdicts)."""
+    accuracy = summary[summary["metric"] == "accuracy"].sort_values(
+        "mean", ascending=False, kind="stable"
+    )
+    if accuracy.empty:
+        return []
+    best = accuracy.iloc[0]
+    interval = ""
+    if np.isfinite(best["ci_low"]):
+        interval = f" (95% interval {best['ci_low']:.4f}-{best['ci_high']:.4f})"
+    lines = [f"The {short_name(best['model'])} is the most accurate, {best['mean']:.4f}{interval}."]
+    top = list(accuracy["model"][:leaders])
+    shown, unshown = [], []
+    for row in comparison.itertuples():
+        if {row.model_a, row.model_b} <= set(top):
+            a, b = short_name(row.model_a), short_name(row.model_b)
+            points = f"{100 * row.difference:+.2f} points"
+            if row.supported:
+                shown.append(f"the {a} over the {b} ({points})")
+            else:
+                unshown.append(f"the {a} from the {b} ({points})")
+    parts = []
+    if shown:
+        parts.append("the data support " + ", ".join(shown))
+    if unshown:
+        parts.append(f"{'they' if shown else 'the data'} cannot tell " + ", ".join(unshown))
+    if parts:
+        lines.append(f"Of the {len(top)} most accurate, " + "; ".join(parts) + ".")
+    return lines
 
 
 def collect_datasets(summary_tables) -> pd.DataFrame:

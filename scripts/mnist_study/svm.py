@@ -97,15 +97,19 @@ def decision_regions(names, settings, X: np.ndarray, y: np.ndarray, resolution: 
 
 # Among settings tied for the best mean CV accuracy (scikit-learn's rank 1), the one
 # chosen: the strongest regularisation, then the smoothest kernel.
-TIE_BREAK = "smallest C, then smallest gamma, among the settings tied at rank 1"
+# Settings the data cannot tell from the best, and which of them is chosen.
+TIE_RULE = (
+    "within one standard error of the best mean CV accuracy (the error of the paired "
+    "difference to the best: over the seeds' mean differences, or over the folds with one seed)"
+)
+TIE_BREAK = (
+    "the smallest C, then the smallest gamma, among the tied settings (the most regularised)"
+)
 
 
-def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int):
-    """Cross-validated accuracy of the RBF kernel over every (C, gamma).
-
-    The best settings say which settings tied for the best mean accuracy (`tied`) and
-    how the tie was broken (`TIE_BREAK`).
-    """
+def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int) -> pd.DataFrame:
+    """Cross-validated accuracy of the RBF kernel over every (C, gamma), on folds drawn
+    with `seed`: one row per setting, each fold's accuracy (fold_<k>), mean and std."""
     if not C_values or not gamma_values:
         raise ValueError("the SVM grid is empty: give at least one C and one gamma")
     for name, values in (("C", C_values), ("gamma", gamma_values)):
@@ -134,26 +138,63 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
     cv = search.cv_results_
     table = pd.DataFrame(
         {
+            "seed": seed,
             "C": np.asarray(cv["param_C"], dtype=float),
             "gamma": np.asarray(cv["param_gamma"], dtype=float),
+            **{f"fold_{k}": cv[f"split{k}_test_score"] for k in range(folds)},
             "mean_accuracy": cv["mean_test_score"],
             "std_accuracy": cv["std_test_score"],
-            "rank": cv["rank_test_score"],
         }
-    ).sort_values(["C", "gamma"], ignore_index=True)
-    tied = table[table["rank"] == 1].sort_values(["C", "gamma"])
-    best = tied.iloc[0]
-    best_settings = {
-        "C": float(best["C"]),
-        "gamma": float(best["gamma"]),
-        "cv_accuracy": float(best["mean_accuracy"]),
-        "cv_std": float(best["std_accuracy"]),
-        "folds": folds,
-        "subset": len(y),
+    )
+    return table.sort_values(["C", "gamma"], ignore_index=True)
+
+
+def choose_grid(tables: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict]:
+    """The setting chosen from every seed's grid search: (table per setting, choice).
+
+    The best setting has the highest mean CV accuracy over the seeds (and folds). A
+    setting is tied with it when its mean is within one standard error of the best's
+    (TIE_RULE): the error of the paired difference, each seed's folds scoring both.
+    Among the tied settings the smallest C, then the smallest gamma, is chosen
+    (TIE_BREAK). Every seed must have searched the same grid with the same folds.
+    """
+    runs = pd.concat(tables, ignore_index=True)
+    folds = [c for c in runs.columns if c.startswith("fold_")]
+    seeds = sorted(runs["seed"].unique())
+    by_setting = runs.groupby(["C", "gamma"], sort=True)
+    table = by_setting["mean_accuracy"].agg(mean_accuracy="mean", seed_std=_std).reset_index()
+    best = table.loc[table["mean_accuracy"].idxmax()]
+    scores = runs.set_index(["C", "gamma", "seed"]).sort_index()[folds]
+    top = scores.loc[(best["C"], best["gamma"])]
+    errors = []
+    for c, g in zip(table["C"], table["gamma"], strict=True):
+        difference = scores.loc[(c, g)].to_numpy() - top.loc[seeds].to_numpy()  # seeds x folds
+        per_seed = difference.mean(axis=1)
+        spread = per_seed if len(seeds) > 1 else difference[0]
+        errors.append(float(np.std(spread, ddof=1) / np.sqrt(len(spread))))
+    table["difference_to_best"] = table["mean_accuracy"] - best["mean_accuracy"]
+    table["difference_se"] = errors
+    table["tied"] = table["difference_to_best"] >= -table["difference_se"]
+    tied = table[table["tied"]].sort_values(["C", "gamma"])
+    chosen = tied.iloc[0]
+    choice = {
+        "C": float(chosen["C"]),
+        "gamma": float(chosen["gamma"]),
+        "cv_accuracy": float(chosen["mean_accuracy"]),
+        "cv_seed_std": float(chosen["seed_std"]),
+        "best": [float(best["C"]), float(best["gamma"])],
+        "best_cv_accuracy": float(best["mean_accuracy"]),
+        "seeds": [int(s) for s in seeds],
+        "folds": len(folds),
         "tied": [[float(c), float(g)] for c, g in zip(tied["C"], tied["gamma"], strict=True)],
+        "tie_rule": TIE_RULE,
         "tie_break": TIE_BREAK,
     }
-    return table, best_settings
+    return table, choice
+
+
+def _std(values) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
 
 
 def score_matrix(table: pd.DataFrame, C_values, gamma_values) -> np.ndarray:

@@ -59,18 +59,57 @@ def sweep_tables(metric_files, sweep: dict, seeds, dataset: str):
     return runs, pd.DataFrame(summary_rows)
 
 
+def mark_best(summary: pd.DataFrame, prediction_files, seeds: int) -> pd.DataFrame:
+    """The sweep's best point, and the points the data cannot tell from it.
+
+    `prediction_files` are the runs' predictions in the summary's point order, `seeds`
+    a point. The best point has the highest mean accuracy; another is tied with it when
+    the 95% interval of their paired difference, over seeds and test images
+    (`stats.two_source` of the per-image differences, seeds paired in order), includes
+    0. Adds `best`, `tied_with_best`, `difference_to_best` and its `difference_ci_low`
+    and `difference_ci_high`.
+    """
+    from .comparison import correct_by_run
+
+    files = list(prediction_files)
+    by_point = [
+        np.array(
+            [run for runs in correct_by_run(files[k * seeds : (k + 1) * seeds]).values()
+             for run in runs.values()],
+            dtype=float,
+        )
+        for k in range(len(summary))
+    ]  # fmt: skip
+    best = int(np.argmax(summary["accuracy_mean"].to_numpy()))
+    tests = [stats.two_source(scores - by_point[best], seeds_df=True) for scores in by_point]
+    summary = summary.copy()
+    summary["best"] = [k == best for k in range(len(summary))]
+    summary["difference_to_best"] = [t["mean"] for t in tests]
+    summary["difference_ci_low"] = [t["ci_low"] if k != best else 0.0 for k, t in enumerate(tests)]
+    summary["difference_ci_high"] = [
+        t["ci_high"] if k != best else 0.0 for k, t in enumerate(tests)
+    ]
+    summary["tied_with_best"] = (summary["difference_ci_low"] <= 0) & (
+        summary["difference_ci_high"] >= 0
+    )
+    return summary
+
+
 def sweep_markdown(runs: pd.DataFrame, summary: pd.DataFrame, sweep: dict) -> str:
     """The sweep's summary table, then every run, as Markdown."""
     settings = ", ".join(sweep["settings"])
     keys = ["point", *sweep["settings"]]
-    summary = summary[[*keys, "seeds", "accuracy_mean", "accuracy_std", "accuracy_ci_low",
-                       "accuracy_ci_high", "fit_seconds_mean"]]  # fmt: skip
+    wanted = [*keys, "seeds", "accuracy_mean", "accuracy_std", "accuracy_ci_low",
+              "accuracy_ci_high", "fit_seconds_mean", "best", "tied_with_best"]  # fmt: skip
+    summary = summary[[c for c in wanted if c in summary]]
     runs = runs[[*keys, "seed", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_auc",
                  "fit_seconds"]]  # fmt: skip
     return (
         f"# Sweep {sweep['name']}: {sweep['model']} over {settings}\n\n"
         "Per point, over the seeds: the test accuracy's mean, standard deviation and 95% t "
-        "interval of the mean, and the mean seconds to fit "
+        "interval of the mean, the mean seconds to fit, the best point and those the data "
+        "cannot tell from it (the 95% interval of their paired difference to the best, over "
+        "seeds and test images, includes 0) "
         f"(`{sweep['name']}_summary.csv` has the rest).\n\n"
         + summary.to_markdown(index=False, floatfmt=".4f")
         + "\n\nEvery run (the accuracy's interval is the test set's sampling error):\n\n"
