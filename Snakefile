@@ -50,6 +50,7 @@ include: "rules/nn_numpy.smk"
 include: "rules/keras.smk"
 include: "rules/results.smk"
 include: "rules/sweeps.smk"
+include: "rules/record.smk"
 
 
 rule all:

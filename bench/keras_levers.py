@@ -41,6 +41,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, flops_per_example, matmul_rates_around, write_summary  # noqa: E402
 
+from mnist_study.models import KERAS  # noqa: E402
+
 DEFAULT_LEVERS = ["fit", "spe16", "spe64"]
 
 
@@ -180,7 +182,7 @@ def markdown(summary: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="a dataset directory of four IDX .gz files")
-    parser.add_argument("--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    parser.add_argument("--models", nargs="+", default=KERAS, choices=KERAS)
     parser.add_argument("--levers", nargs="+", default=DEFAULT_LEVERS)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)

@@ -36,6 +36,8 @@ from common import (  # noqa: E402
     write_summary,
 )
 
+from mnist_study.models import KERAS  # noqa: E402
+
 
 def timed(command, cwd) -> float:
     start = time.perf_counter()
@@ -92,7 +94,7 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
                 for row in costs[costs["job"] == f"train_{model}"].itertuples()
             )
         )
-        for model in ("mlp", "cnn")
+        for model in KERAS
     }
     return result
 

@@ -3,7 +3,9 @@ import dataclasses
 import functools
 import os
 import re
+import shlex
 import sys
+import time
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -110,6 +112,7 @@ for module in package_modules("\n".join(OWN_IMPORTS), "rules/common.smk"):
 sys.path.insert(0, str(Path(package_file("__init__")).resolve().parents[1]))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
+from mnist_study.config import schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
 from mnist_study.models import CATEGORIES, KERAS, MODELS  # noqa: E402
 from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
@@ -162,6 +165,14 @@ if not DATASET_SPECS[DATASET].verify:
         "checksums; the Parquet files record verified: false"
     )
 SEEDS = config["repeats"]["seeds"]
+# Every job records the run that made it (runtime.write_job_record): this Snakemake
+# process's id and command line, handed to its jobs (on a cluster too) in the environment.
+os.environ.setdefault("MNIST_STUDY_RUN", f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+os.environ.setdefault("MNIST_STUDY_COMMAND", shlex.join(sys.argv))
+# Where the workflow comes from, for the record: a checkout's folder or a module's address.
+WORKFLOW_SOURCE = (
+    str(WORKFLOW_DIR) if LOCAL else workflow.current_basedir.get_path_or_uri(secret_free=True)
+)
 # A run is (dataset, model, point, seed): `base` is the model's own config section, the
 # other points are those of the sweeps ({model: {point: settings}}).
 MODEL_POINTS = sweep_plans.model_points(SWEEPS, config)
@@ -306,7 +317,24 @@ def all_targets(dataset):
         f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",
         *sweep_targets(dataset),
+        f"results/{dataset}/record/record.json",
     ]
+
+
+def record_expected(wildcards):
+    """params: the files of the dataset's default target that the record covers."""
+    return [t for t in all_targets(wildcards.dataset) if "/record/" not in t]
+
+
+def record_inputs(wildcards):
+    """Input function of the record: every file of the default target; or, when the
+    record is asked for by name beside other targets (a partial run), those targets and
+    the files already present, so that it says what is missing rather than fail."""
+    expected = record_expected(wildcards)
+    requested = set(getattr(workflow.dag_settings, "targets", None) or ())
+    if f"results/{wildcards.dataset}/record/record.json" in requested:
+        return [t for t in expected if t in requested or Path(t).exists()]
+    return expected
 
 
 def sweep_targets(dataset):

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, run_snakemake
-from mnist_study.config import check_config, config_errors, load_schema
+from mnist_study.config import check_config, config_errors, load_schema, schema_defaults
 
 SCHEMA = load_schema(ROOT / "rules/schemas/config.schema.yaml")
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -48,13 +48,6 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
         "config.sweeps",
         "config.sweeps.<name>.vary",
     ]
-
-
-def schema_defaults(node):
-    """The config the schema's defaults make: nested objects built from their keys."""
-    if node.get("type") == "object" and node.get("additionalProperties") is False:
-        return {name: schema_defaults(sub) for name, sub in node["properties"].items()}
-    return node["default"]
 
 
 def test_config_yaml_states_exactly_the_schema_defaults():

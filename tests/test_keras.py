@@ -18,6 +18,7 @@ keras = pytest.importorskip("keras")
 
 from conftest import ROOT, real_digits  # noqa: E402
 from mnist_study import keras_models  # noqa: E402
+from mnist_study.models import KERAS  # noqa: E402
 
 
 def shapes(model):
@@ -89,7 +90,7 @@ def test_validation_split_is_seeded_and_disjoint():
         keras_models.validation_split(3, 0.01, seed=0)
 
 
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("kind", KERAS)
 def test_short_training_on_real_digits_then_save_and_reload(kind, tmp_path):
     X, y = real_digits(400)
     if kind == "mlp":
@@ -127,7 +128,7 @@ def test_feature_maps_shapes():
         np.testing.assert_allclose(p, blocks, rtol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("kind", KERAS)
 def test_same_seed_gives_identical_predictions(kind):
     X, y = real_digits(300)
     inputs = X if kind == "mlp" else keras_models.as_images(X)
@@ -143,7 +144,7 @@ def test_same_seed_gives_identical_predictions(kind):
     assert np.array_equal(run(), run())
 
 
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("kind", KERAS)
 def test_steps_per_execution_does_not_change_what_is_learnt(kind):
     """Grouping steps into one call changes how they run, not the steps."""
     X, y = real_digits(300)
@@ -179,12 +180,13 @@ import keras
 import numpy as np
 
 from mnist_study import keras_models
+from mnist_study.models import KERAS
 from conftest import real_digits
 
 out_dir = Path(sys.argv[1])
 X, y = real_digits(300)
 report = {"backend": keras.backend.backend()}
-for kind in ("mlp", "cnn"):
+for kind in KERAS:
     inputs = X if kind == "mlp" else keras_models.as_images(X)
 
     def run():
@@ -208,7 +210,7 @@ for kind in ("mlp", "cnn"):
 report["maps"] = [[n, list(m.shape)] for n, m in keras_models.feature_maps(model, X[0])]
 if report["backend"] == "jax":
     # training_loop "scan": Keras's own steps, an epoch per compiled call.
-    for kind in ("mlp", "cnn"):
+    for kind in KERAS:
         inputs = X if kind == "mlp" else keras_models.as_images(X)
         # 250 examples in batches of 32: 7 full batches in the scan, then a short one.
         fit_on, validation = (inputs[:250], y[:250]), (inputs[250:], y[250:])
@@ -253,7 +255,7 @@ def test_other_backends_train_repeatably_and_save_portable_models(tmp_path, back
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     report = json.loads(lines[-1].removeprefix("REPORT "))
     assert report["backend"] == backend
-    for kind in ("mlp", "cnn"):
+    for kind in KERAS:
         losses = report[kind]["losses"]
         assert losses[1] < losses[0], kind
         assert report[kind]["repeatable"], kind
@@ -279,7 +281,7 @@ def test_other_backends_train_repeatably_and_save_portable_models(tmp_path, back
 
 def assert_scan_learns_what_fit_learns(report):
     """The JAX probe's `training_loop: scan` runs against `fit` from the same seed."""
-    for kind in ("mlp", "cnn"):
+    for kind in KERAS:
         scan = report[kind + "_scan"]
         # The scan loop takes fit's batches in fit's shuffled order, with fit's
         # dropout masks: the same steps, so the same metrics and weights (to float

@@ -86,6 +86,7 @@ ONCE_RULES = [
     "headline",
     "study_comparison",
     "stage_costs",
+    "record",
 ]
 BENCHMARKED = ["prepare_data", "pca_projection_2", "pca_projection_3", "pca_variance",
                "plot_svm_boundaries"]  # fmt: skip

@@ -30,8 +30,9 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
 SUPPORTED = ("3.11", "3.12", "3.13")
 # Locked packages that have no wheel for Linux x86-64 and are built from their sdist
-# at install time (README.md): pure Python, seconds to build.
-BUILT_FROM_SOURCE = {"connection-pool"}
+# at install time (README.md): pure Python, seconds to build. connection-pool comes with
+# Snakemake, jsonpath-rw with mlcroissant (the tests' Croissant reader).
+BUILT_FROM_SOURCE = {"connection-pool", "jsonpath-rw"}
 # Packages the lock resolves to another release on 3.12 and 3.13 than on 3.11 (their
 # newest release needs 3.12), as the README lists them.
 SPLIT_BY_VERSION = {

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import run_snakemake, suite_settings
-from mnist_study.models import CATEGORIES, KERAS, MODELS
+from mnist_study.models import CATEGORIES, KERAS, MODELS, table_models
 
 # Every test here starts Snakemake.
 pytestmark = pytest.mark.pipeline
@@ -40,6 +40,12 @@ EXPECTED = {
     "tables/paired_differences.png",
     "tables/study_comparison.csv",
     "tables/stage_costs.csv",
+    "record/record.md",
+    "record/checklist.md",
+    *(
+        f"record/cards/{model}.md"
+        for model in table_models(suite_settings()["svm"]["kernels"]["names"])
+    ),
 }
 KERNEL_TRICK = {"results/kernel_trick/margins.png", "results/kernel_trick/lift.png"}
 CHROMIUM_FLAGS = [

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.pipeline
 SETTINGS = suite_settings()
 SEEDS = SETTINGS["repeats"]["seeds"]
 BASE_HIDDEN = SETTINGS["nn_numpy"]["hidden"]
-SWEEP_JOBS = {"sweep_table", "collect_sweeps", "all"}
+# A sweep's jobs besides its training: its table, the collection, the record (which
+# covers every output), the target.
+SWEEP_JOBS = {"sweep_table", "collect_sweeps", "record", "all"}
 
 
 def sweep_args(workdir, values, name="width", extra=None) -> list[str]:

@@ -222,13 +222,18 @@ def write_runs(tmp_path, sweep: dict, seeds, accuracy_of):
     return files
 
 
-def test_sweep_tables_summarise_each_point_over_its_seeds(tmp_path):
-    sweep = {
-        "name": "width",
+def mlp_sweep(name: str, setting: str, points: dict) -> dict:
+    """A sweep of one MLP setting as Sweep.as_params gives it: {point: value}."""
+    return {
+        "name": name,
         "model": "mlp",
-        "settings": ["hidden_units"],
-        "points": [["hidden~64-64", {"hidden_units": 64}], ["base", {"hidden_units": 256}]],
+        "settings": [setting],
+        "points": [[point, {setting: value}] for point, value in points.items()],
     }
+
+
+def test_sweep_tables_summarise_each_point_over_its_seeds(tmp_path):
+    sweep = mlp_sweep("width", "hidden_units", {"hidden~64-64": 64, "base": 256})
     seeds = [0, 1, 2]
     files = write_runs(tmp_path, sweep, seeds, lambda v, s: 0.9 + v["hidden_units"] / 1e4 + s / 1e3)
     runs, summary = sweep_results.sweep_tables(files, sweep, seeds, "mnist-sample")
@@ -252,12 +257,7 @@ def test_sweep_tables_summarise_each_point_over_its_seeds(tmp_path):
 
 
 def test_sweep_tables_keep_mixed_numbers_as_one_column_type(tmp_path):
-    sweep = {
-        "name": "drop",
-        "model": "mlp",
-        "settings": ["dropout"],
-        "points": [["dropout~0", {"dropout": 0}], ["dropout~0.2", {"dropout": 0.2}]],
-    }
+    sweep = mlp_sweep("drop", "dropout", {"dropout~0": 0, "dropout~0.2": 0.2})
     files = write_runs(tmp_path, sweep, [0], lambda v, s: 0.9)
     runs, summary = sweep_results.sweep_tables(files, sweep, [0], "d")
     assert runs["dropout"].dtype == float and summary["dropout"].dtype == float

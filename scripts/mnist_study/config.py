@@ -153,6 +153,13 @@ def combination_errors(config: dict) -> list[str]:
     return errors
 
 
+def schema_defaults(node: dict) -> dict:
+    """The config the schema's defaults make: nested objects built from their keys."""
+    if node.get("type") == "object" and node.get("additionalProperties") is False:
+        return {name: schema_defaults(sub) for name, sub in node["properties"].items()}
+    return node["default"]
+
+
 def merge_configs(base: dict, over: dict) -> dict:
     """`over` merged into `base` key by key (in place), as Snakemake merges config files."""
     for key, value in over.items():

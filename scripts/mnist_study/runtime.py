@@ -6,6 +6,7 @@ import logging
 import os
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def run_rule(main, namespace: dict) -> None:
     if "snakemake" not in namespace:
         return
     snakemake = namespace["snakemake"]
+    started = time.time()
     try:
         main(snakemake)
     except Exception as err:
@@ -71,6 +73,91 @@ def run_rule(main, namespace: dict) -> None:
                 handler.flush()
         sys.exit(1)
     record_imports(snakemake.rule)
+    if snakemake.log:
+        write_job_record(snakemake, started)
+
+
+def job_record_path(log: str | Path) -> Path:
+    """Where a job's record lies: beside its log, `<log>.json`."""
+    return Path(f"{log}.json")
+
+
+def write_job_record(snakemake, started: float) -> None:
+    """What the reproducibility record needs of one finished job, beside its log: the
+    rule and wildcards, the run that made it (MNIST_STUDY_RUN and MNIST_STUDY_COMMAND,
+    set by the Snakemake process that ran it), the machine, and the version of every
+    package the job imported (importlib.metadata, in the job's own environment)."""
+    import json
+    import platform
+    import socket
+    from importlib import metadata
+
+    import mnist_study
+
+    from .storage import atomic_path
+
+    loaded = {name.partition(".")[0] for name in list(sys.modules)}
+    names = loaded - mnist_study.MODULES_BEFORE - set(sys.stdlib_module_names) | {"snakemake"}
+    providers = metadata.packages_distributions()
+    packages = {}
+    for name in sorted(names):
+        for dist in providers.get(name, []):
+            packages[dist] = metadata.version(dist)
+    record = {
+        "rule": snakemake.rule,
+        "wildcards": dict(snakemake.wildcards.items()),
+        "threads": int(snakemake.threads),
+        "run": os.environ.get("MNIST_STUDY_RUN", ""),
+        "command": os.environ.get("MNIST_STUDY_COMMAND", ""),
+        "started": started,
+        "finished": time.time(),
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": machine_cpu(),
+        "cores": os.cpu_count(),
+        "memory_gb": machine_memory_gb(),
+        "gpu": os.environ.get("CUDA_VISIBLE_DEVICES") and _gpu_name(),
+        "packages": dict(sorted(packages.items())),
+    }
+    with atomic_path(job_record_path(snakemake.log[0])) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def machine_cpu() -> str:
+    """The processor's model name (Linux), or what Python knows of it."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_memory_gb() -> float | None:
+    """The machine's memory in GB (Linux), or None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1e6, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _gpu_name() -> str | None:
+    """The first GPU's name from nvidia-smi, where there is one."""
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return None
+    out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30).stdout
+    return out.splitlines()[0] if out else None
 
 
 def record_imports(rule: str) -> None:

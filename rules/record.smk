@@ -1,0 +1,44 @@
+rule record:
+    input:
+        present=record_inputs,
+        code=script_imports("write_record.py"),
+    output:
+        record="results/{dataset}/record/record.json",
+        page=report(
+            "results/{dataset}/record/record.md",
+            caption="../report/record.rst",
+            category=CATEGORIES["record"],
+            labels={"record": "how the results were made"},
+        ),
+        checklist=report(
+            "results/{dataset}/record/checklist.md",
+            caption="../report/checklist.rst",
+            category=CATEGORIES["record"],
+            labels={"record": "checklist"},
+        ),
+        croissant="results/{dataset}/record/croissant.json",
+        cards=report(
+            directory("results/{dataset}/record/cards"),
+            patterns=["{model}.md"],
+            caption="../report/model_card.rst",
+            category=CATEGORIES["record"],
+            labels={"record": "model card: {model}"},
+        ),
+    log:
+        log_path("record"),
+    localrule: True
+    conda:
+        "../envs/tables.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        results="results/{dataset}",
+        dataset=dataset_params,
+        config=canonical(config),
+        expected=record_expected,
+        source=WORKFLOW_SOURCE,
+        defaults=schema_defaults(load_schema(SCHEMA)),
+    script:
+        "../scripts/write_record.py"
