@@ -169,9 +169,11 @@ SEEDS = config["repeats"]["seeds"]
 # process's id and command line, handed to its jobs (on a cluster too) in the environment.
 os.environ.setdefault("MNIST_STUDY_RUN", f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
 os.environ.setdefault("MNIST_STUDY_COMMAND", shlex.join(sys.argv))
-# Where the workflow comes from, for the record: a checkout's folder or a module's address.
-WORKFLOW_SOURCE = (
-    str(WORKFLOW_DIR) if LOCAL else workflow.current_basedir.get_path_or_uri(secret_free=True)
+# Where the workflow comes from, for the record: a checkout's folder or a module's address
+# (in the environment, not a rule's params: a copied or moved run reruns nothing).
+os.environ.setdefault(
+    "MNIST_STUDY_SOURCE",
+    str(WORKFLOW_DIR) if LOCAL else workflow.current_basedir.get_path_or_uri(secret_free=True),
 )
 # A run is (dataset, model, point, seed): `base` is the model's own config section, the
 # other points are those of the sweeps ({model: {point: settings}}).

@@ -38,7 +38,6 @@ rule record:
         dataset=dataset_params,
         config=canonical(config),
         expected=record_expected,
-        source=WORKFLOW_SOURCE,
         defaults=schema_defaults(load_schema(SCHEMA)),
     script:
         "../scripts/write_record.py"

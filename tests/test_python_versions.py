@@ -205,7 +205,9 @@ def test_data_and_pca_stages_agree_on_every_python_version(tmp_path):
 
     TensorFlow (550 MB) is left out of these environments: neither stage imports it.
     """
-    versions = {v: _interpreter(v) for v in SUPPORTED}
+    # The oldest and newest supported versions: 3.12 installs what 3.13 does (the lock
+    # test above shows it), so it adds no package version of its own.
+    versions = {v: _interpreter(v) for v in (SUPPORTED[0], SUPPORTED[-1])}
     present = {v: p for v, p in versions.items() if p}
     if len(present) < 2:
         pytest.skip(f"fewer than two of Python {', '.join(SUPPORTED)} on this machine")

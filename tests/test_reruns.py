@@ -114,13 +114,9 @@ def test_removing_a_seed_reruns_only_the_choice_and_the_tables(finished, bookkee
     args = override(finished, {"repeats": {"seeds": SEEDS[:-1]}})
     final = {"train_final_svm": len(SEEDS) - 1, "score_final_svm": len(SEEDS) - 1}
     expected = final | {"svm_grid_choice": 1} | dict.fromkeys(bookkeeping, 1)
+    # The dry run's plan is the claim; the tables over another seed list are run for
+    # real by the second dataset's test (tests/test_results.py).
     assert planned_counts(finished, *args) == expected
-    proc = run_snakemake(finished, *args)
-    assert sorted(ran(proc)) == sorted(rule for rule, n in expected.items() for _ in range(n))
-    summary = pd.read_parquet(finished / "results/mnist-sample/tables/metrics_summary.parquet")
-    assert (summary["seeds"] == len(SEEDS) - 1).all()
-    comparison = pd.read_csv(finished / "results/mnist-sample/tables/model_comparison_by_seed.csv")
-    assert sorted(set(comparison["seed"])) == SEEDS[:-1]
 
 
 def test_mlp_speed_setting_reruns_only_the_mlp(finished, bookkeeping):
