@@ -66,6 +66,8 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
         "--slurm-status-command", "squeue",
         "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "1",
+        # Ask for finished jobs every 2 s rather than 10: the jobs here take seconds.
+        "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
         # One node with 2 CPUs and no GPU.
         "--set-threads", f"svm_grid_search={threads}", f"train_mlp={threads}",
