@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .models import short_name
+from .models import run_model, short_name
 
 # Croissant 1.0's JSON-LD context (http://mlcommons.org/croissant/1.0), as its reference
 # library, mlcroissant, writes it.
@@ -149,7 +149,7 @@ def card_sections(model: str, record: dict, results: Path) -> dict[str, str]:
         if metric != "fit_seconds"
     ]
     per_seed = runs[["seed", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_auc"]]
-    folder = "svm_kernels" if model.startswith("svm_") and model != "svm_final" else model
+    folder = run_model(model)
     figure = f"../../{folder}/base/seed-{int(runs['seed'].min())}/confusion.png"
     sample = data["name"] == "mnist-sample"
     return {

@@ -149,6 +149,12 @@ def table_models(kernels) -> list[str]:
     return [f"svm_{kernel}" for kernel in kernels] + [m for m in MODELS if m != "svm_kernels"]
 
 
+def run_model(model: str) -> str:
+    """The registry model whose runs hold a table model: the kernels' folder for each
+    kernel, the model itself otherwise."""
+    return "svm_kernels" if model.removeprefix("svm_") in KERNELS else model
+
+
 def short_name(model: str) -> str:
     """A table model's name in a sentence: its registry label, or its kernel's."""
     if model in MODELS:

@@ -37,7 +37,7 @@ import yaml
 
 from . import comparison, results, stats, svm
 from .costs import stage_costs
-from .models import MODELS, readable
+from .models import MODELS, readable, run_model
 
 SCHEMA = 1
 
@@ -175,16 +175,15 @@ def methods(config: dict, defaults: dict, results_dir: Path) -> dict:
 
 def seed_draws(model: str) -> str:
     """What a seed draws for a table model (the registry's words)."""
-    run_model = "svm_kernels" if model.startswith("svm_") and model != "svm_final" else model
-    return f"the seed draws {MODELS[run_model].seed_draws}" if run_model in MODELS else ""
+    found = MODELS.get(run_model(model))
+    return f"the seed draws {found.seed_draws}" if found else ""
 
 
 def chosen(model: str, config: dict, defaults: dict, grid: dict | None) -> str:
     """How one model's settings were chosen: the grid search, the study's defaults, or
     the run's config where it differs from them."""
-    run_model = "svm_kernels" if model.startswith("svm_") and model != "svm_final" else model
     section, default = config, defaults
-    for part in MODELS[run_model].section:
+    for part in MODELS[run_model(model)].section:
         section, default = section[part], default[part]
     changed = {k: v for k, v in section.items() if default.get(k) != v}
     said = (
