@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from mnist_study import layout
 from mnist_study.idx import encode_idx
@@ -92,19 +94,71 @@ def make_dataset_dir(directory: Path, n_train: int = 40, n_test: int = 20, seed:
     return arrays
 
 
+def _needs_the_shared_run(item) -> bool:
+    return bool(PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def expected_seconds(item) -> float:
+    """How long a test marked `slow(seconds)` takes here (2 cores, both workers busy);
+    0 for the rest."""
+    marker = item.get_closest_marker("slow")
+    return float(marker.args[0]) if marker and marker.args else 0.0
+
+
 def pytest_collection_modifyitems(items):
     """Refuse a test that starts Snakemake through a fixture without the pipeline marker:
-    `pytest -m "not pipeline"` is the fast loop, and must start none."""
+    `pytest -m "not pipeline"` is the fast loop, and must start none.
+
+    Then order the tests for the workers of pytest-xdist (pyproject.toml starts one per
+    core, and each takes the next test when it is free): first the longest test of the
+    shared pipeline run, whose worker starts that run at once; then the tests that need
+    no shared run, which the other workers take meanwhile; then the rest. Within each
+    part the longest lead (`slow(seconds)`), so that no long test starts last.
+    """
     unmarked = [
         item.nodeid
         for item in items
-        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
-        and item.get_closest_marker("pipeline") is None
+        if _needs_the_shared_run(item) and item.get_closest_marker("pipeline") is None
     ]
     if unmarked:
         raise pytest.UsageError(
             "these tests start Snakemake but are not marked pipeline: " + ", ".join(unmarked)
         )
+    shared = [item for item in items if _needs_the_shared_run(item)]
+    first = max(shared, key=expected_seconds, default=None)
+
+    def order(item):
+        part = 0 if item is first else 2 if _needs_the_shared_run(item) else 1
+        return part, -expected_seconds(item)
+
+    items.sort(key=order)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's load scheduler, but its first tests go out in turn: the first to
+    the first worker, the second to the second, and so on. (Its own first round gives
+    each worker two consecutive tests, so that the two longest would run one after
+    the other on one worker.) Then each worker that finishes a test gets the next.
+    """
+    from xdist.scheduler import LoadScheduling
+
+    class InTurn(LoadScheduling):
+        def schedule(self):
+            if self.collection is not None or not self._check_nodes_have_same_collection():
+                return super().schedule()
+            self.collection = next(iter(self.node2collection.values()))
+            self.pending[:] = range(len(self.collection))
+            self.maxschedchunk = self.maxschedchunk or 1
+            for _ in range(2):  # a worker runs a test once it holds the next one
+                for node in self.nodes:
+                    if self.pending:
+                        self._send_tests(node, 1)
+            if not self.pending:
+                for node in self.nodes:
+                    node.shutdown()
+
+    return InTurn(config, log)
 
 
 _RUNNING: dict[str, pytest.Item] = {}
@@ -165,17 +219,45 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
     return proc
 
 
+def _session_folder(tmp_path_factory) -> Path:
+    """A folder of this session that every pytest-xdist worker sees (each worker's own
+    temporary folder is inside it); without workers, the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
-    """The whole pipeline run once on the bundled sample; tests read its outputs."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("pipeline"))
-    # Each job also records the modules it imported (tests/test_envs.py reads them).
-    os.environ["MNIST_STUDY_IMPORTS"] = str(workdir / IMPORTS)
-    try:
-        first = run_snakemake(workdir)
-    finally:
-        del os.environ["MNIST_STUDY_IMPORTS"]
+    """The whole pipeline run once on the bundled sample; tests read its outputs.
+
+    Once per session, whatever the number of workers: the first worker to ask runs it
+    while holding a file lock; the others wait for the lock and read the same folder,
+    whose outcome (a failure too) is kept beside it. A test that runs Snakemake on it
+    works on a copy (`finished`): the folder stays as the run left it.
+    """
+    shared = _session_folder(tmp_path_factory)
+    workdir, outcome = shared / "pipeline", shared / "pipeline.json"
+    with FileLock(shared / "pipeline.lock"):
+        if not outcome.exists():
+            copy_workflow(workdir)
+            # Each job also records the modules it imported (tests/test_envs.py reads them).
+            os.environ["MNIST_STUDY_IMPORTS"] = str(workdir / IMPORTS)
+            try:
+                proc = run_snakemake(workdir, check=False)
+            finally:
+                del os.environ["MNIST_STUDY_IMPORTS"]
+            fields = ("args", "returncode", "stdout", "stderr")
+            outcome.write_text(json.dumps({name: getattr(proc, name) for name in fields}))
+    first = subprocess.CompletedProcess(**json.loads(outcome.read_text()))
+    if first.returncode != 0:
+        pytest.fail(
+            f"the shared pipeline run failed:\n{first.stdout[-5000:]}\n{first.stderr[-10000:]}"
+        )
     return workdir, first
+
+
+# What a copy of a run leaves out: what a Snakemake process writes while it runs there.
+_TRANSIENT = {".snakemake": {"locks", "log"}}
 
 
 @pytest.fixture
@@ -183,7 +265,11 @@ def finished(pipeline_run, tmp_path):
     """A private copy of the finished run (results and Snakemake's records)."""
     source, _ = pipeline_run
     copy = tmp_path / "run"
-    shutil.copytree(source, copy, symlinks=True)
+
+    def transient(folder, names):
+        return _TRANSIENT.get(Path(folder).name, set()) & set(names)
+
+    shutil.copytree(source, copy, symlinks=True, ignore=transient)
     return copy
 
 

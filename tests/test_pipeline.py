@@ -117,11 +117,10 @@ def test_every_rule_left_a_log(pipeline_run):
     assert (benchmarks / "prepare_data.tsv").read_text().startswith("s\t")
 
 
-def test_second_run_does_nothing(pipeline_run):
-    workdir, _ = pipeline_run
-    proc = run_snakemake(workdir)
+def test_second_run_does_nothing(finished):
+    proc = run_snakemake(finished)
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    dry = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
+    dry = run_snakemake(finished, "--dry-run", "--quiet", "rules")
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 

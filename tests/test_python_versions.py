@@ -199,6 +199,7 @@ STAGE_OUTPUTS = [
 CUMULATIVE_TABLES = {"pca/explained_variance.csv", "pca/components_for_variance.csv"}
 
 
+@pytest.mark.slow(125)
 @pytest.mark.pipeline
 def test_data_and_pca_stages_agree_on_every_python_version(tmp_path):
     """The README's set-up under each version, then the data and PCA stages.

@@ -61,10 +61,13 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def report(pipeline_run):
+def report(pipeline_run, tmp_path_factory):
+    """The report of the shared run, and that run's results folder. The report is
+    written outside the run's folder, which every worker reads."""
     workdir, _ = pipeline_run
-    run_snakemake(workdir, "--report", "results/report.html")
-    return workdir / "results" / "report.html"
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    run_snakemake(workdir, "--report", str(path))
+    return path, workdir / "results"
 
 
 def embedded_results(html: str) -> set[str]:
@@ -72,13 +75,14 @@ def embedded_results(html: str) -> set[str]:
 
 
 def test_report_embeds_every_figure_and_table(report):
+    report, results = report
     html = report.read_text()
     expected = {f"results/mnist-sample/{name}" for name in EXPECTED} | KERNEL_TRICK
     assert embedded_results(html) == expected
     assert "The MNIST study, reproduced" in html and "mnist-sample" in html
     # The front page opens with the headline table, every model by its readable name
     # with its mean and interval, and the sentences made from the tables.
-    tables = report.parent / "mnist-sample/tables"
+    tables = results / "mnist-sample/tables"
     headline = list(csv.reader((tables / "headline.csv").open()))
     assert headline[0] == ["model", "test accuracy", "95% interval"]
     assert len(headline) == 1 + 8
@@ -150,6 +154,7 @@ def browser():
 
 
 def test_report_renders_in_chromium(report, browser, tmp_path):
+    report, _ = report
     from selenium.webdriver.common.by import By
 
     size = {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False}

@@ -76,6 +76,7 @@ def test_feature_map_image_reruns_only_the_cnn(finished, bookkeeping):
     assert planned(finished, *args) == {"train_cnn"} | bookkeeping
 
 
+@pytest.mark.slow(40)
 def test_cnn_epochs_rerun_the_cnn_and_the_tables(finished, bookkeeping):
     args = override(finished, {"cnn": {"epochs": 1}})
     assert planned_counts(finished, *args) == {"train_cnn": len(SEEDS)} | dict.fromkeys(
@@ -89,6 +90,7 @@ def test_cnn_epochs_rerun_the_cnn_and_the_tables(finished, bookkeeping):
     assert planned_counts(finished, *args)["train_cnn"] == len(SEEDS) - 1
 
 
+@pytest.mark.slow(145)
 def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookkeeping):
     untouched = finished / f"results/mnist-sample/mlp/base/seed-{SEEDS[0]}/metrics.json"
     stamp = untouched.stat().st_mtime_ns
@@ -161,6 +163,7 @@ def test_forcerun_and_until(finished, bookkeeping):
     assert planned(finished, "--until", "pca_variance") == {"prepare_data", "pca_variance"}
 
 
+@pytest.mark.slow(85)
 def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
     # Five epochs of one seed's MLP: long enough to be killed half-way.
     args = override(finished, {"mlp": {"epochs": 5}})
@@ -200,6 +203,7 @@ def test_killed_training_is_rerun_and_ends_as_an_uninterrupted_run(finished):
     assert after["test_loss"] == pytest.approx(before["test_loss"], rel=1e-6)
 
 
+@pytest.mark.slow(45)
 def test_keras_rules_repeat_their_predictions_in_fresh_processes(finished):
     """The real training rules, run again in new processes, predict exactly the same."""
     from mnist_study import data

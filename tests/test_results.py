@@ -1,16 +1,14 @@
-"""Results tables: unit tests on small frames, then real runs on two datasets."""
+"""Results tables: unit tests on small frames, then the tables of the shared sample run."""
 
 import json
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import FASHION_DIR, ROOT, config_args, run_snakemake, suite_settings
+from conftest import ROOT, suite_settings
 from mnist_study import comparison, costs, data, results, runlog, stats, study
 from mnist_study.metrics import metric_row
 from mnist_study.models import short_name, table_models
@@ -271,64 +269,6 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     assert pairs["verdict"].str.endswith(": supported").tolist() == pairs["supported"].tolist()
     # Holm across the pairs of each seed: never below the raw p-value.
     assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
-
-
-@pytest.mark.pipeline
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
-def test_second_dataset_joins_the_collected_table_and_the_run_log(pipeline_run, tmp_path):
-    # A copy: the shared run stays the sample's alone, so that tests after this one
-    # (the reruns, the sweeps) see no other dataset's collected table.
-    workdir = tmp_path / "run"
-    shutil.copytree(pipeline_run[0], workdir, symlinks=True)
-    run_log = workdir / "results/tables/run_log.csv"
-    run_snakemake(workdir)  # the sample is complete: a no-op
-    before = len(pd.read_csv(run_log))
-    assert before >= 1
-
-    # Fashion-MNIST from the local copy, with light settings to keep the test short.
-    small = {
-        "dataset": "fashion-mnist",
-        "repeats": {"seeds": [0]},
-        "dataset_dir": str(FASHION_DIR),
-        "pca": {"scatter_points": 500},
-        "svm": {
-            "kernels": {"subset": 300},
-            "boundaries": {"subset": 300, "resolution": 60},
-            "grid": {"subset": 200, "folds": 3, "C": [1, 10], "gamma": [0.01, 0.1]},
-            "final": {"subset": 500},
-        },
-        "nn_numpy": {"epochs": 1},
-        "mlp": {"epochs": 1, "hidden": [64, 64], "batch_size": 256},
-        "cnn": {"epochs": 1, "batch_size": 256},
-    }
-    config = workdir / "fashion.yaml"
-    config.write_text(yaml.safe_dump(small))
-    sample_table = workdir / "results/mnist-sample/svm_kernels/base/seed-0/kernels.csv"
-    stamp = sample_table.stat().st_mtime_ns
-    run_snakemake(workdir, *config_args(str(config)))
-    collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
-    assert set(collected["dataset"]) == {"mnist-sample", "fashion-mnist"}
-    fashion = collected[
-        (collected["dataset"] == "fashion-mnist") & (collected["metric"] == "accuracy")
-    ]
-    assert set(fashion["model"]) == set(MODELS)
-    assert (fashion["seeds"] == 1).all()
-    # One seed: the accuracy's interval covers the test images only, and says so.
-    assert (fashion["interval"] == "test images (one seed)").all()
-    runs = pd.read_parquet(workdir / "results/fashion-mnist/tables/metrics.parquet")
-    assert (runs["test_size"] == 10_000).all() and set(runs["seed"]) == {0}
-    log = pd.read_csv(run_log)
-    assert len(log) == before + 1
-    assert log["dataset"].iloc[-1] == "fashion-mnist"
-    cnn = fashion.loc[fashion["model"] == "cnn"].iloc[0]
-    assert np.isclose(log["cnn_accuracy_mean"].iloc[-1], cnn["mean"])
-    assert np.isclose(log["cnn_accuracy_ci_low"].iloc[-1], cnn["ci_low"])
-    # The sample's results are untouched by the second dataset and its other settings.
-    assert sample_table.stat().st_mtime_ns == stamp
-
-    proc = run_snakemake(workdir, *config_args(str(config)))
-    assert "Nothing to be done" in proc.stdout + proc.stderr
-    assert len(pd.read_csv(run_log)) == before + 1
 
 
 def test_score_probabilities_row():

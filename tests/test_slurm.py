@@ -39,8 +39,10 @@ def cluster(tmp_path_factory):
         slurm.stop()
 
 
-def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_path):
-    local_dir, _ = pipeline_run
+@pytest.mark.slow(300)
+def test_pipeline_through_slurm_matches_a_local_run(cluster, request, tmp_path):
+    # The shared local run is asked for only once the SLURM run is done, so that the two
+    # start side by side on two pytest-xdist workers (tests/conftest.py orders the tests).
     workdir = copy_workflow(tmp_path / "slurm-run")
     seeds = workdir / "seeds.yaml"
     # and a sweep of two points of the numpy network: each point and seed its own job
@@ -88,6 +90,7 @@ def test_pipeline_through_slurm_matches_a_local_run(cluster, pipeline_run, tmp_p
     assert {p.name.removeprefix("rule_") for p in logs.iterdir()} == set(submitted)
 
     # The same results as the local run, byte for byte where no timing is written.
+    local_dir, _ = request.getfixturevalue("pipeline_run")
     for name in deterministic_outputs(SLURM_SEEDS):
         here = workdir / "results/mnist-sample" / name
         there = local_dir / "results/mnist-sample" / name

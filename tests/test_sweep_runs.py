@@ -32,6 +32,7 @@ def sweep_args(workdir, values, name="width", extra=None) -> list[str]:
     return config_args(path.name)
 
 
+@pytest.mark.slow(125)
 def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkeeping):
     first = sweep_args(finished, [20, 50, BASE_HIDDEN])
     # The base value's point is the base run: two new points, once per seed, and the table.

@@ -2,7 +2,8 @@
 
 Built from the bundled sample's digits 0-4 with the labels shifted to start at 1 and
 files named differently from MNIST's; downloaded from a server on 127.0.0.1 with the
-checksums given in the config, and run through the whole pipeline.
+checksums given in the config, and run through the whole pipeline beside the finished
+sample run, as a second dataset joins the first.
 """
 
 import functools
@@ -99,12 +100,21 @@ def workflow_with(tmp_path, dataset_entry, seeds=(0,)):
     return workdir, config_args("dataset.yaml")
 
 
-def test_a_five_class_dataset_from_the_config_runs_end_to_end(server, tmp_path):
+@pytest.mark.slow(110)
+def test_a_five_class_dataset_runs_end_to_end_beside_the_sample(server, finished):
     url, hashes, requests = server
-    workdir, args = workflow_with(tmp_path, entry(url, hashes))
+    workdir = finished
+    run_log = workdir / "results/tables/run_log.csv"
+    before = len(pd.read_csv(run_log))
+    sample_table = workdir / "results/mnist-sample/svm_kernels/base/seed-0/kernels.csv"
+    stamp = sample_table.stat().st_mtime_ns
+    settings = {"dataset": NAME, "datasets": {NAME: entry(url, hashes)}, "repeats": {"seeds": [0]}}
+    (workdir / "dataset.yaml").write_text(yaml.safe_dump(settings))
+    args = config_args("dataset.yaml")
+    asked = len(requests)  # the module's other tests use the same server
     run_snakemake(workdir, *args)
     out = workdir / "results" / NAME
-    assert sorted(requests) == sorted(f"/{name}" for name in FILES.values())
+    assert sorted(requests[asked:]) == sorted(f"/{name}" for name in FILES.values())
 
     train = pq.read_table(out / "data/train.parquet")
     metadata = json.loads(train.schema.metadata[b"mnist_study"])
@@ -116,10 +126,9 @@ def test_a_five_class_dataset_from_the_config_runs_end_to_end(server, tmp_path):
     assert len(summary["train"]["class_counts"]) == 5
 
     metrics = pd.read_parquet(out / "tables/metrics.parquet")
-    assert metrics["model"].unique().tolist() == table_models(
-        suite_settings()["svm"]["kernels"]["names"]
-    )
-    assert (metrics["test_size"] == 500).all()
+    models = table_models(suite_settings()["svm"]["kernels"]["names"])
+    assert metrics["model"].unique().tolist() == models
+    assert (metrics["test_size"] == 500).all() and set(metrics["seed"]) == {0}
     # Five well-separated digits: every model far above chance (0.2).
     assert metrics["accuracy"].min() > 0.7 and metrics["macro_auc"].min() > 0.9
     for model in [m for m in MODELS if m != "svm_kernels"]:
@@ -139,6 +148,25 @@ def test_a_five_class_dataset_from_the_config_runs_end_to_end(server, tmp_path):
     # Nothing for the study comparison to compare: its figures are of MNIST.
     study = pd.read_csv(out / "tables/study_comparison.csv")
     assert study["difference"].isna().all()
+
+    # The collected table holds both datasets; the run log grows by this run's row.
+    collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
+    assert set(collected["dataset"]) == {"mnist-sample", NAME}
+    accuracy = collected[(collected["dataset"] == NAME) & (collected["metric"] == "accuracy")]
+    assert set(accuracy["model"]) == set(models) and (accuracy["seeds"] == 1).all()
+    # One seed: the accuracy's interval covers the test images only, and says so.
+    assert (accuracy["interval"] == "test images (one seed)").all()
+    log = pd.read_csv(run_log)
+    assert len(log) == before + 1 and log["dataset"].iloc[-1] == NAME
+    cnn = accuracy.loc[accuracy["model"] == "cnn"].iloc[0]
+    assert np.isclose(log["cnn_accuracy_mean"].iloc[-1], cnn["mean"])
+    assert np.isclose(log["cnn_accuracy_ci_low"].iloc[-1], cnn["ci_low"])
+    # The sample's results are untouched by the second dataset and its other settings,
+    # and a second run has nothing to do and logs no new row.
+    assert sample_table.stat().st_mtime_ns == stamp
+    proc = run_snakemake(workdir, *args)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    assert len(pd.read_csv(run_log)) == before + 1
 
 
 def one_line_failure(proc, *parts):
