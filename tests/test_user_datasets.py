@@ -89,15 +89,20 @@ def entry(url, hashes, **changes):
     }
 
 
-def workflow_with(tmp_path, dataset_entry, seeds=(0,)):
-    workdir = copy_workflow(tmp_path / "run")
+def with_dataset(workdir, dataset_entry, seeds=(0,)) -> list[str]:
+    """The config args that run `workdir` on this dataset, written beside its config."""
     settings = {
         "dataset": NAME,
         "datasets": {NAME: dataset_entry},
         "repeats": {"seeds": list(seeds)},
     }
     (workdir / "dataset.yaml").write_text(yaml.safe_dump(settings))
-    return workdir, config_args("dataset.yaml")
+    return config_args("dataset.yaml")
+
+
+def workflow_with(tmp_path, dataset_entry, seeds=(0,)):
+    workdir = copy_workflow(tmp_path / "run")
+    return workdir, with_dataset(workdir, dataset_entry, seeds)
 
 
 @pytest.mark.slow(110)
@@ -108,9 +113,7 @@ def test_a_five_class_dataset_runs_end_to_end_beside_the_sample(server, finished
     before = len(pd.read_csv(run_log))
     sample_table = workdir / "results/mnist-sample/svm_kernels/base/seed-0/kernels.csv"
     stamp = sample_table.stat().st_mtime_ns
-    settings = {"dataset": NAME, "datasets": {NAME: entry(url, hashes)}, "repeats": {"seeds": [0]}}
-    (workdir / "dataset.yaml").write_text(yaml.safe_dump(settings))
-    args = config_args("dataset.yaml")
+    args = with_dataset(workdir, entry(url, hashes))
     asked = len(requests)  # the module's other tests use the same server
     run_snakemake(workdir, *args)
     out = workdir / "results" / NAME
