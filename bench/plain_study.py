@@ -10,6 +10,9 @@ Used by bench/run.py.
 
 Usage: python bench/plain_study.py DATASET_DIR OUT_DIR [--dataset NAME] [--threads N]
                                   [--configfile FILE ...]
+
+Every step computes with the config's `threads`, as the rules do; --threads is the grid
+search's worker threads, which change none of its scores.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def setup_steps(config: dict, spec, directory: Path, out: Path, threads: int):
     """(script, job) of the steps that run once: data, PCA, the SVM's grid and figures."""
     data = paths(out / "data", "train=train.parquet test=test.parquet")
     dataset, svm, pca = spec.as_params(), config["svm"], config["pca"]
+    computing = config["threads"]  # the config's threads, for the steps that compute
     train = {"train": data["train"]}
     raw = [str(directory / spec.files[role]) for role in spec.files]
     yield "prepare_data", job(1, {"raw": raw}, data | paths(out / "data", "summary.json"),
@@ -76,18 +80,21 @@ def setup_steps(config: dict, spec, directory: Path, out: Path, threads: int):
     )
     for k in (2, 3):
         outputs = paths(out / "pca", f"table=pca{k}_variance.csv figure=pca{k}_scatter.png")
-        yield "pca_projection", job(1, train, outputs, {"dataset": dataset, "settings": pca},
-                                    components=str(k), dataset=spec.name)  # fmt: skip
+        params = {"dataset": dataset, "settings": pca, "threads": computing}
+        yield "pca_projection", job(computing, train, outputs, params, components=str(k),
+                                    dataset=spec.name)  # fmt: skip
     outputs = paths(
         out / "pca",
         "variance_csv=explained_variance.csv variance_parquet=explained_variance.parquet "
         "levels=components_for_variance.csv timing=timing.json "
         "figure=cumulative_variance.png figure_svg=cumulative_variance.svg",
     )
-    yield "pca_variance", job(1, train, outputs, {"settings": pca}, dataset=spec.name)
+    params = {"settings": pca, "threads": computing}
+    yield "pca_variance", job(computing, train, outputs, params, dataset=spec.name)
     params = {"dataset": dataset, "kernels": svm["kernels"], "settings": svm["boundaries"],
-              "seed": svm["boundaries"]["seed"]}  # fmt: skip
-    yield "svm_boundaries", job(1, train, paths(out / "svm", "figure=decision_boundaries.png"),
+              "seed": svm["boundaries"]["seed"], "threads": computing}  # fmt: skip
+    yield "svm_boundaries", job(computing, train,
+                                paths(out / "svm", "figure=decision_boundaries.png"),
                                 params)  # fmt: skip
     outputs = paths(out / "kernel_trick", "margins.png lift.png summary.json")
     yield "svm_kernel_trick", job(1, {}, outputs, {"settings": svm["kernel_trick"]})
@@ -103,12 +110,13 @@ def setup_steps(config: dict, spec, directory: Path, out: Path, threads: int):
     yield "svm_grid_choice", job(1, tables, outputs, {"settings": svm["grid"]})
 
 
-def seed_steps(config: dict, spec, out: Path, threads: int, seed: int):
+def seed_steps(config: dict, spec, out: Path, seed: int):
     """(script, job) of one seed's runs of every stochastic model."""
     from mnist_study.sweeps import base_settings
 
     data = paths(out / "data", "train=train.parquet test=test.parquet")
     dataset = spec.as_params()
+    computing = config["threads"]  # the config's threads, for the steps that compute
 
     def run(model: str, files: str) -> dict:
         return paths(out / model / "base" / f"seed-{seed}", files)
@@ -118,26 +126,29 @@ def seed_steps(config: dict, spec, out: Path, threads: int, seed: int):
     yield "svm_kernels", job(1, data, outputs, kernels)
     model = run("svm_final", "model=model.skops checksum=model.skops.sha256 info=model.json")
     inputs = {"train": data["train"], "best": str(out / "svm/grid_best.json")}
-    params = {"settings": base_settings(config, "svm_final"), "seed": seed}
-    yield "svm_train_final", job(1, inputs, model, params)
+    params = {"settings": base_settings(config, "svm_final"), "seed": seed, "threads": computing}
+    yield "svm_train_final", job(computing, inputs, model, params)
     outputs = run("svm_final", "metrics.json scores.json predictions.parquet figure=confusion.png")
-    yield "svm_score_final", job(1, {"test": data["test"], **model}, outputs, {"dataset": dataset})
+    params = {"dataset": dataset, "threads": computing}
+    yield "svm_score_final", job(computing, {"test": data["test"], **model}, outputs, params)
     outputs = run("nn_numpy", "weights=weights.npz checksum=weights.npz.sha256 history.csv "
                   "auc.csv metrics.json predictions.parquet roc=roc_curves.png")  # fmt: skip
-    params = {"dataset": dataset, "settings": base_settings(config, "nn_numpy"), "seed": seed}
-    yield "nn_numpy_train", job(threads, data, outputs, params)
+    params = {"dataset": dataset, "settings": base_settings(config, "nn_numpy"), "seed": seed,
+              "threads": computing}  # fmt: skip
+    yield "nn_numpy_train", job(computing, data, outputs, params)
     for kind in KERAS:
         outputs = run(kind, "model=model.keras checksum=model.keras.sha256 history.csv "
                       "history_figure=history.png confusion=confusion.png metrics.json "
                       "predictions.parquet")  # fmt: skip
         params = {"dataset": dataset, "kind": kind, "settings": base_settings(config, kind),
-                  "seed": seed, "backend": config["keras_backend"]}  # fmt: skip
+                  "seed": seed, "backend": config["keras_backend"],
+                  "threads": computing}  # fmt: skip
         if kind == "cnn":
             outputs |= run(
                 kind, "feature_maps=feature_maps.png feature_map_arrays=feature_maps.npz"
             )
             params["feature_map_image"] = config["cnn"]["feature_map_image"]
-        yield "keras_train", job(threads, data, outputs, params)
+        yield "keras_train", job(computing, data, outputs, params)
 
 
 def table_steps(config: dict, spec, out: Path):
@@ -175,7 +186,7 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--dataset", default="mnist-sample")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="the grid search's workers")
     parser.add_argument("--configfile", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     start = time.perf_counter()
@@ -186,11 +197,11 @@ def main() -> None:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for extra in args.configfile:
         merge_configs(config, yaml.safe_load(extra.read_text()))
-    configure_backend(args.threads, config["keras_backend"])
+    configure_backend(config["threads"], config["keras_backend"])
     spec = get_spec(args.dataset)
     steps = [*setup_steps(config, spec, args.directory, args.out, args.threads)]
     for seed in config["repeats"]["seeds"]:
-        steps += seed_steps(config, spec, args.out, args.threads, seed)
+        steps += seed_steps(config, spec, args.out, seed)
     steps += table_steps(config, spec, args.out)
     timings: dict[str, float] = {}
     for script, step in steps:

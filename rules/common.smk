@@ -115,7 +115,7 @@ from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E
 from mnist_study.config import schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
 from mnist_study.models import CATEGORIES, KERAS, MODELS  # noqa: E402
-from mnist_study.runtime import half_the_cores as threads_for  # noqa: E402
+from mnist_study.runtime import half_the_cores  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
 # and the sweeps are checked against the settings they vary (defaults included).
@@ -179,9 +179,14 @@ os.environ.setdefault(
 # other points are those of the sweeps ({model: {point: settings}}).
 MODEL_POINTS = sweep_plans.model_points(SWEEPS, config)
 POINTS = sorted({point for points in MODEL_POINTS.values() for point in points})
-# Most threads a rule asks for (grid search, numpy network, Keras); on a cluster,
-# set-threads in the profile sets them.
-MAX_THREADS = 8
+# The threads of every job whose numbers the thread count can change (config `threads`):
+# the rule passes them to its script as a param, so that changing them reruns exactly
+# these jobs, and its script computes with that many whatever --cores is. The rule's
+# `threads:` asks the scheduler for as many cores; a local run caps that at --cores,
+# and the job then shares its cores but computes the same.
+THREADS = config["threads"]
+# Most threads a grid search asks for; on a cluster, set-threads in the profile sets them.
+GRID_SEARCH_MAX_THREADS = 8
 
 
 DATASET_NAMES = list(DATASET_SPECS)
@@ -198,13 +203,21 @@ wildcard_constraints:
     components="2|3",
 
 
-def multicore_threads(wildcards):
-    """Threads of each multi-core job: half of --cores, from 1 to MAX_THREADS."""
+def grid_search_threads(wildcards):
+    """Threads of a grid search job: half of --cores, from 1 to GRID_SEARCH_MAX_THREADS.
+
+    Unlike the config's `threads`, these change no number, so the grid search (the
+    longest job after the Keras ones) may take more cores: they are worker threads, each
+    fitting and scoring one (setting, fold) of the grid by itself on one thread (libsvm
+    has no threads, and svm_grid_search.py holds BLAS to one), and the scores are
+    gathered in the grid's order. More of them only fit more at once
+    (tests/test_pca_svm.py scores the same folds with one worker and with two).
+    """
     try:
         cores = workflow.cores
     except WorkflowError:  # no --cores: a cluster executor or a dry run
-        return MAX_THREADS
-    return threads_for(cores, MAX_THREADS)
+        return GRID_SEARCH_MAX_THREADS
+    return half_the_cores(cores, GRID_SEARCH_MAX_THREADS)
 
 
 def log_path(rule_name, *parts, run=False, across_datasets=False):

@@ -41,6 +41,7 @@ def keras_params(model):
         settings=settings_for(model),
         seed=seed_of,
         backend=config["keras_backend"],
+        threads=THREADS,
     )
     if model == "cnn":
         params["feature_map_image"] = config["cnn"]["feature_map_image"]
@@ -69,7 +70,7 @@ for keras_model in KERAS:
         priority: 3 if keras_model == "mlp" else 2
         conda:
             "../envs/keras.yaml"
-        threads: multicore_threads
+        threads: THREADS
         resources:
             mem_mb=4000,
             runtime=60,

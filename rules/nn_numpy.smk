@@ -23,7 +23,7 @@ rule train_nn_numpy:
         run_bench("train_nn_numpy")
     conda:
         "../envs/sklearn.yaml"
-    threads: multicore_threads
+    threads: THREADS
     resources:
         mem_mb=3000,
         runtime=20,
@@ -31,5 +31,6 @@ rule train_nn_numpy:
         dataset=dataset_params,
         settings=settings_for("nn_numpy"),
         seed=seed_of,
+        threads=THREADS,
     script:
         "../scripts/nn_numpy_train.py"

@@ -17,14 +17,15 @@ rule pca_projection:
     conda:
         "../envs/sklearn.yaml"
     # The PCA solve takes well under a second even on 70,000 images; the figures take
-    # the rest. One thread lets a local run place another job beside this one.
-    threads: 1
+    # the rest. The default one thread lets a local run place another job beside it.
+    threads: THREADS
     resources:
         mem_mb=3000,
         runtime=10,
     params:
         dataset=dataset_params,
         settings=canonical(config["pca"]),
+        threads=THREADS,
     script:
         "../scripts/pca_projection.py"
 
@@ -56,11 +57,12 @@ rule pca_variance:
         bench_path("pca_variance")
     conda:
         "../envs/sklearn.yaml"
-    threads: 1  # as pca_projection
+    threads: THREADS  # as pca_projection
     resources:
         mem_mb=3000,
         runtime=10,
     params:
         settings=canonical(config["pca"]),
+        threads=THREADS,
     script:
         "../scripts/pca_variance.py"

@@ -20,6 +20,8 @@ rule compare_svm_kernels:
         run_bench("compare_svm_kernels")
     conda:
         "../envs/sklearn.yaml"
+    # One thread, whatever the config's `threads` and --cores: libsvm fits and scores
+    # in its own single-threaded loops, so more threads would only hold cores idle.
     threads: 1
     resources:
         mem_mb=3000,
@@ -49,7 +51,7 @@ rule plot_svm_boundaries:
         bench_path("plot_svm_boundaries")
     conda:
         "../envs/sklearn.yaml"
-    threads: 1
+    threads: THREADS
     resources:
         mem_mb=2000,
         runtime=15,
@@ -58,6 +60,7 @@ rule plot_svm_boundaries:
         kernels=canonical(config["svm"]["kernels"]),
         settings=canonical(config["svm"]["boundaries"]),
         seed=config["svm"]["boundaries"]["seed"],
+        threads=THREADS,
     script:
         "../scripts/svm_boundaries.py"
 
@@ -75,7 +78,7 @@ rule svm_grid_search:
     priority: 1  # longest jobs first, see the Keras rules in rules/keras.smk
     conda:
         "../envs/sklearn.yaml"
-    threads: multicore_threads
+    threads: grid_search_threads
     resources:
         mem_mb=4000,
         runtime=60,
@@ -131,13 +134,14 @@ rule train_final_svm:
         run_bench("train_final_svm")
     conda:
         "../envs/sklearn.yaml"
-    threads: 1
+    threads: THREADS
     resources:
         mem_mb=6000,
         runtime=60,
     params:
         settings=settings_for("svm_final"),
         seed=seed_of,
+        threads=THREADS,
     script:
         "../scripts/svm_train_final.py"
 
@@ -166,12 +170,13 @@ rule score_final_svm:
         run_bench("score_final_svm")
     conda:
         "../envs/sklearn.yaml"
-    threads: 1
+    threads: THREADS
     resources:
         mem_mb=3000,
         runtime=30,
     params:
         dataset=dataset_params,
+        threads=THREADS,
     script:
         "../scripts/svm_score_final.py"
 

@@ -16,8 +16,8 @@ from mnist_study.storage import atomic_path, record_checksum, write_json, write_
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
-    configure_backend(snakemake.threads, snakemake.params.backend)
+    limit_threads(snakemake.params.threads)
+    configure_backend(snakemake.params.threads, snakemake.params.backend)
     from mnist_study import keras_models
 
     kind = snakemake.params.kind

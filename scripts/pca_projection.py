@@ -10,7 +10,7 @@ from mnist_study.storage import write_table
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
+    limit_threads(snakemake.params.threads)
     settings = snakemake.params.settings
     k = int(snakemake.wildcards.components)
     train = data.read_split(snakemake.input.train)

@@ -9,7 +9,7 @@ from mnist_study.storage import write_json, write_table
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
+    limit_threads(snakemake.params.threads)
     settings = snakemake.params.settings
     train = data.read_split(snakemake.input.train)
     start = time.perf_counter()

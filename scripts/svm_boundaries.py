@@ -7,7 +7,7 @@ from mnist_study.runtime import limit_threads, run_rule, setup_logging
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
+    limit_threads(snakemake.params.threads)
     kernels = snakemake.params.kernels
     settings = snakemake.params.settings
     seed = snakemake.params.seed

@@ -13,7 +13,8 @@ from mnist_study.storage import write_table
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(1)  # parallelism comes from fitting folds in worker threads
+    # One BLAS thread in each worker thread, each fitting folds: see grid_search_threads
+    limit_threads(1, workers=snakemake.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)

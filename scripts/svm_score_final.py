@@ -9,7 +9,7 @@ from mnist_study.storage import load_model, read_json, write_json
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
+    limit_threads(snakemake.params.threads)
     info = read_json(snakemake.input.info)
     model = load_model(snakemake.input.model)
     test = data.read_split(snakemake.input.test)

@@ -9,7 +9,7 @@ from mnist_study.storage import read_json, save_model, write_json
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
-    limit_threads(snakemake.threads)
+    limit_threads(snakemake.params.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     best = read_json(snakemake.input.best)  # the grid search's choice

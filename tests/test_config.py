@@ -81,6 +81,8 @@ def test_config_yaml_states_exactly_the_schema_defaults():
         # Allowed on its own, but not with the default tensorflow backend.
         (["cnn", "training_loop"], "scan", "cnn.training_loop: 'scan' runs on the jax backend"),
         (["keras_backend"], "pytorch", "keras_backend: 'pytorch' is not allowed"),
+        (["threads"], 0, "config key threads: 0 is less than the minimum of 1"),
+        (["threads"], 1.5, "config key threads: 1.5 is not of type 'integer'"),
         # Not finite: NaN passes every JSON Schema bound, .inf an unbounded one.
         (
             ["mlp", "learning_rate"],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import IMPORTS, ROOT, copy_workflow, rule_blocks, run_snakemake
+from conftest import IMPORTS, ROOT, copy_workflow, override, rule_blocks, run_snakemake
 from mnist_study.runtime import half_the_cores
 
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
@@ -66,9 +66,9 @@ def test_every_rule_declares_threads_memory_and_runtime():
             assert needed in block, f"rule {name} lacks {needed}"
 
 
-def planned_threads(workdir, cores: int) -> dict[str, int]:
+def planned_threads(workdir, cores: int, *args: str) -> dict[str, int]:
     """Threads of every job a dry run of the whole workflow plans with --cores."""
-    proc = run_snakemake(workdir, "--cores", str(cores), "--dry-run", "--forceall")
+    proc = run_snakemake(workdir, "--cores", str(cores), "--dry-run", "--forceall", *args)
     blocks = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\[|\Z)", proc.stdout, re.M | re.S)
     assert blocks, proc.stdout
     threads = {}
@@ -78,19 +78,65 @@ def planned_threads(workdir, cores: int) -> dict[str, int]:
     return threads
 
 
+# The rules that compute with the config's `threads` (rules/common.smk, THREADS).
+CONFIG_THREADS = {
+    "pca_projection",
+    "pca_variance",
+    "plot_svm_boundaries",
+    "train_final_svm",
+    "score_final_svm",
+    "train_nn_numpy",
+    "train_mlp",
+    "train_cnn",
+}
+
+
 @pytest.mark.pipeline
-@pytest.mark.parametrize(("cores", "half"), [(1, 1), (2, 1), (3, 1), (8, 4), (32, 8)])
-def test_multithreaded_rules_take_half_the_cores(tmp_path, cores, half):
-    # Two of them work side by side on a local run; none asks for more than the
-    # rules' maximum of 8.
-    threads = planned_threads(copy_workflow(tmp_path), cores)
-    multi = {"train_mlp", "train_cnn", "svm_grid_search", "train_nn_numpy"}
-    assert {threads[name] for name in multi} == {half}
-    assert set(threads.values()) - {half} <= {1}
+@pytest.mark.parametrize(
+    ("cores", "configured", "half"), [(1, 1, 1), (2, 1, 1), (8, 1, 4), (2, 3, 1), (32, 3, 8)]
+)
+def test_rules_ask_for_the_configs_threads_and_the_grid_search_for_half_the_cores(
+    tmp_path, cores, configured, half
+):
+    # The config's threads, capped at --cores by the scheduler (the scripts compute with
+    # the config's count all the same: test_cores.py); the grid search, whose worker
+    # threads change no score, half of --cores up to 8; every other rule one.
+    workdir = copy_workflow(tmp_path)
+    threads = planned_threads(workdir, cores, *override(workdir, {"threads": configured}))
+    assert {threads[name] for name in CONFIG_THREADS} == {min(configured, cores)}
+    assert threads["svm_grid_search"] == half
+    others = set(threads) - CONFIG_THREADS - {"svm_grid_search"}
+    assert {threads[name] for name in others} == {1}
+
+
+def test_scripts_compute_with_the_configs_threads_never_the_schedulers():
+    # snakemake.threads follows --cores (capped there) and set-threads: a count read from
+    # it would make the numbers depend on them. Only the grid search's worker threads,
+    # which change no score, and a one-thread rule's 1 may come from there.
+    scripts = ROOT / "scripts"
+    uses = {}
+    for name, block in rule_blocks().items():
+        script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
+        if not script:
+            continue
+        text = (scripts / script.group(1)).read_text()
+        calls = re.findall(r"(?:limit_threads|configure_backend)\(([^,)]+)", text)
+        uses[name] = set(calls)
+        if name == "svm_grid_search":
+            assert calls == ["1"], calls
+        elif "snakemake.params.threads" in calls:
+            assert set(calls) == {"snakemake.params.threads"}, (name, calls)
+            assert "threads: THREADS" in block, name
+            assert "threads=THREADS" in block or "**keras_params(" in block, name
+        else:
+            assert "threads: 1" in block, (name, calls)
+    assert {n for n, calls in uses.items() if "snakemake.params.threads" in calls} == (
+        CONFIG_THREADS
+    )
 
 
 def test_half_the_cores_is_bounded():
-    # The rule the workflow and bench/run.py share.
+    # The grid search's worker threads on a local run (rules/common.smk).
     assert [half_the_cores(n) for n in (1, 2, 3, 5, 8, 16, 17, 64)] == [1, 1, 1, 2, 4, 8, 8, 8]
     assert half_the_cores(64, most=16) == 16
 

@@ -26,12 +26,16 @@ def configure_backend(
 ) -> None:
     """Backend, thread counts and determinism; call before keras is first imported.
 
-    `backend` is the config's `keras_backend`. TensorFlow gets `threads` intra-op
-    threads. JAX sizes its CPU thread pool by the `NPROC` variable, else by every
-    CPU the process may run on: `--xla_cpu_multi_thread_eigen=false`, the flag
-    usually given for this, left a one-thread job on both cores of a 2-core machine
-    (1.9 CPU-seconds a second); with `NPROC` it used 1.1. Torch sizes its intra-op
-    pool by `OMP_NUM_THREADS` when it is imported.
+    `backend` is the config's `keras_backend`; `threads` is the config's `threads`, never
+    the scheduler's count, since the threads that share a sum set its order and so its
+    rounding: these settings leave nothing else to the machine or to --cores.
+    TensorFlow gets `threads` intra-op threads and one inter-op thread (independent ops
+    run one after another, whatever the count). JAX sizes its CPU thread pool by the
+    `NPROC` variable, else by every CPU the process may run on:
+    `--xla_cpu_multi_thread_eigen=false`, the flag usually given for this, left a
+    one-thread job on both cores of a 2-core machine (1.9 CPU-seconds a second); with
+    `NPROC` it used 1.1. Torch sizes its intra-op pool by `OMP_NUM_THREADS` when it is
+    imported (its inter-op pool serves only TorchScript's forks, which Keras never makes).
     """
     if backend not in BACKENDS:
         raise ValueError(f"keras_backend {backend!r} is not one of {', '.join(BACKENDS)}")

@@ -106,7 +106,7 @@ def write_job_record(snakemake, started: float) -> None:
     record = {
         "rule": snakemake.rule,
         "wildcards": dict(snakemake.wildcards.items()),
-        "threads": int(snakemake.threads),
+        "threads": threads_used(snakemake),
         "run": os.environ.get("MNIST_STUDY_RUN", ""),
         "command": os.environ.get("MNIST_STUDY_COMMAND", ""),
         "started": started,
@@ -186,25 +186,42 @@ def record_imports(rule: str) -> None:
 
 
 def half_the_cores(cores: int, most: int = 8) -> int:
-    """Threads of each multi-core rule on a local run with `cores`: half, from 1 to `most`.
+    """Worker threads of a grid search on a local run with `cores`: half, from 1 to `most`.
 
-    None of them doubles its speed with twice the threads (a second thread gave the
-    Keras MLP 0-10% on 2 cores, bench/README.md), and the study's stages are
-    independent: two of them work side by side, and the one-thread jobs fit in beside
-    them, instead of each taking every core in turn. The workflow's rules and
-    bench/run.py both ask this function.
+    The grid search alone may take a share of --cores: its worker threads change none
+    of its scores (rules/common.smk, grid_search_threads). Half leaves room for the
+    other jobs beside it, instead of each taking every core in turn.
     """
     return max(1, min(most, int(cores) // 2))
 
 
-def limit_threads(threads: int) -> None:
-    """Hold numpy's BLAS and OpenMP to the rule's `threads:`."""
+# The threads the job's computation uses, as limit_threads set them (None before).
+_threads_used: int | None = None
+
+
+def limit_threads(threads: int, workers: int = 1) -> None:
+    """Hold numpy's BLAS and OpenMP to `threads` in each of `workers` threads of the job.
+
+    A rule passes the config's `threads` (its param), never the `threads:` the scheduler
+    gave it, which follows --cores: a thread count can change the order of a sum, and
+    with it the result. The pools grow past what Snakemake's OMP_NUM_THREADS (its
+    `threads:`, capped at --cores) started them with. The job record notes
+    `threads * workers`.
+    """
+    global _threads_used
     threads = max(1, int(threads))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
+    _threads_used = threads * max(1, int(workers))
+
+
+def threads_used(snakemake) -> int:
+    """The threads the job computed with: as limit_threads set them, else the rule's
+    `threads:` (Snakemake starts a script with OMP_NUM_THREADS and the like at that)."""
+    return _threads_used if _threads_used is not None else int(snakemake.threads)
 
 
 def seed_everything(seed: int) -> np.random.Generator:
