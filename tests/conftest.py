@@ -18,12 +18,14 @@ from filelock import FileLock
 from mnist_study import layout
 from mnist_study.idx import encode_idx
 from mnist_study.layout import FASHION_DIR, ROOT  # noqa: F401 (shared with the tests)
-from mnist_study.models import PER_SEED_RULES  # noqa: F401 (shared with the tests)
+from mnist_study.models import MODELS, PER_SEED_RULES  # noqa: F401 (shared with the tests)
 
 # The outputs with no timing in them, which any two runs of the same config must write
-# byte for byte: the deterministic stages' (data, PCA), then each seed's runs that depend
-# on that seed alone (deterministic_outputs adds the seeds). The grid search's choice and
-# the final SVMs trained with it depend on the whole list of seeds.
+# byte for byte, whatever --cores or the cluster (every job computes with the config's
+# `threads`: tests/test_cores.py): the deterministic stages' (data, PCA), then each seed's
+# runs that depend on that seed alone (deterministic_outputs adds the seeds), every
+# model's predictions among them. The grid search's choice and the final SVMs trained
+# with it depend on the whole list of seeds.
 DETERMINISTIC = [
     "data/train.parquet",
     "data/test.parquet",
@@ -40,6 +42,11 @@ DETERMINISTIC_PER_RUN = [
     "nn_numpy/base/seed-{seed}/history.csv",
     "nn_numpy/base/seed-{seed}/auc.csv",
     "nn_numpy/base/seed-{seed}/weights.npz",
+    *(
+        f"{model}/base/seed-{{seed}}/predictions.parquet"
+        for model in MODELS
+        if model != "svm_final"
+    ),
 ]
 # Fixtures that start Snakemake: a test that asks for one must carry the pipeline marker.
 PIPELINE_FIXTURES = {"pipeline_run", "finished"}
