@@ -1,6 +1,6 @@
 """model_comparison: every pair of models on the same test images, and its figure."""
 
-from mnist_study import comparison, figures, result_figures
+from mnist_study import comparison, data, figures, result_figures
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table, write_tables
 
@@ -8,6 +8,7 @@ from mnist_study.storage import write_table, write_tables
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
+    data.check_predictions_aligned(snakemake.input.predictions)
     correct = comparison.correct_by_run(snakemake.input.predictions)
     frame, by_seed = comparison.model_comparison(correct, dataset)
     write_tables(frame, snakemake.output.tables)

@@ -27,7 +27,13 @@ def main(snakemake):
         len(test),
     )
     rows = svm.compare_kernels(
-        settings["names"], settings, train.X[chosen], train.y[chosen], test.X, test.y
+        settings["names"],
+        settings,
+        train.X[chosen],
+        train.y[chosen],
+        test.X,
+        test.y,
+        n_classes=test.n_classes,
     )
     table = pd.DataFrame(
         [

@@ -13,7 +13,8 @@ def main(snakemake):
     info = read_json(snakemake.input.info)
     model = load_model(snakemake.input.model)
     test = data.read_split(snakemake.input.test)
-    result = svm.score_on_test(model, test.X, test.y)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    result = svm.score_on_test(model, test.X, test.y, spec.n_classes)
     predict_seconds = result.pop("predict_seconds")
     result.pop("test_size")
     data.write_predictions(snakemake.output.predictions, "svm_final", test.y, result.pop("scores"))
@@ -47,7 +48,6 @@ def main(snakemake):
         ],
     )
     write_json(snakemake.output.scores, {**settings, **result})
-    spec = DatasetSpec.from_params(snakemake.params.dataset)
     fig = figures.confusion(
         result["confusion"],
         spec.classes,

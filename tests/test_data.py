@@ -117,3 +117,53 @@ def test_directory_with_a_missing_file(tmp_path):
     shutil.rmtree(tmp_path / "d")
     with pytest.raises(DatasetError, match="does not exist"):
         verify_directory(tmp_path / "d", spec)
+
+
+def test_predictions_must_hold_a_column_per_label(tmp_path):
+    """A score matrix narrower than the labels (an SVM's raw decision values without a
+    class it never saw) is refused, not written with column indexes as predictions."""
+    with pytest.raises(ValueError, match="label 4 has no column"):
+        data.write_predictions(tmp_path / "p.parquet", "m", np.arange(5), np.eye(5)[:, :4])
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_runs_on_other_images_or_in_another_order_are_refused(tmp_path):
+    """Each predictions file holds the test images' indices; the check compares every
+    run with the first one read and names both, and the row where they part, in one
+    line. A file written before the `image` column existed reads as the whole test set
+    in order."""
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    scores = np.eye(3)[labels]
+    paths = {}
+    for name, images, y in [
+        ("same", None, labels),
+        ("shuffled", [0, 1, 3, 2, 4, 5], labels),
+        ("other", [0, 1, 2, 3, 4, 6], labels),
+        ("fewer", [0, 1, 2, 3, 4], labels[:5]),
+        ("relabelled", None, labels[[0, 1, 2, 0, 2, 2]]),
+    ]:
+        paths[name] = tmp_path / f"{name}.parquet"
+        data.write_model_predictions(paths[name], {"m": (y, np.eye(3)[y])}, images)
+    first = tmp_path / "first.parquet"
+    data.write_model_predictions(first, {"a": (labels, scores), "b": (labels, scores)})
+    assert data.check_predictions_aligned([first, paths["same"]]) == 3
+    assert np.array_equal(
+        data.read_predictions(paths["shuffled"])["m"]["image"], [0, 1, 3, 2, 4, 5]
+    )
+    expected = {
+        "shuffled": "the same images in another order: row 2 holds image 3, not 2",
+        "other": "other images: row 5 holds image 6, not 5",
+        "fewer": "5 test images against 6",
+        "relabelled": "other labels: image 4 is labelled 2, not 1",
+    }
+    for name, detail in expected.items():
+        with pytest.raises(data.PredictionsMismatch) as caught:
+            data.check_predictions_aligned([first, paths[name]])
+        line = caught.value.line()
+        assert "\n" not in line and detail in line, line
+        assert f"{paths[name]}: m was scored on other test images than {first}: a" in line
+    # A file without the image column (as written before it) is the test set in order.
+    old = tmp_path / "old.parquet"
+    pq.write_table(pq.read_table(paths["same"]).drop_columns(["image"]), old)
+    assert np.array_equal(data.read_predictions(old)["m"]["image"], np.arange(6))
+    assert data.check_predictions_aligned([first, old]) == 3

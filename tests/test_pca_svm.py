@@ -257,3 +257,39 @@ def test_a_model_file_with_a_foreign_type_is_refused_before_anything_is_built(tm
         saved = tmp_path / f"final-{components}.skops"
         save_model(svm.final_model(1, 0.1, components).fit(X, y), saved)
         assert load_model(saved).predict(X[:5]).shape == (5,)
+
+
+def test_an_svm_trained_without_a_class_predicts_and_writes_labels(tmp_path):
+    """The training subset lacks class 3, so scikit-learn's decision values have 9
+    columns and column 3 is class 4's: the scores must put each class in its own column
+    (class 3's below every other), and the predictions file must hold the labels the
+    model predicts, not column indexes. Before, scoring stopped (9 columns for labels
+    0-9) and the file held the argmax column."""
+    from mnist_study import data
+
+    X, y = blobs(n_per_class=12, seed=3)
+    X_test, y_test = blobs(n_per_class=4, seed=3)
+    seen = y != 3
+    model = svm.make_svc("linear").fit(X[seen], y[seen])
+    assert model.classes_.tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    result = svm.score_on_test(model, X_test, y_test, n_classes=10)
+    scores = result["scores"]
+    assert scores.shape == (40, 10)
+    assert (scores[:, 3] < np.delete(scores, 3, axis=1).min(axis=1)).all()
+    assert np.array_equal(scores[:, 4], model.decision_function(X_test)[:, 3])
+    assert result["accuracy"] == pytest.approx(np.mean(model.predict(X_test) == y_test))
+    assert result["per_class_auc"][3] == 0.5  # one value for every image: no ranking
+    path = tmp_path / "predictions.parquet"
+    data.write_predictions(path, "svm_linear", y_test, scores)
+    written = data.read_predictions(path)["svm_linear"]
+    assert np.array_equal(written["predicted"], model.predict(X_test))
+    assert 3 not in written["predicted"] and (written["predicted"] > 3).any()
+    # Without the count, the highest label of the model or the test set says it.
+    assert svm.score_on_test(model, X_test, y_test)["scores"].shape == (40, 10)
+    # Two classes: one decision value a row, positive for the second class.
+    pair = (y == 1) | (y == 7)
+    binary = svm.make_svc("linear").fit(X[pair], y[pair])
+    two = svm.class_scores(binary, X_test, 10)
+    assert np.array_equal(np.argmax(two, axis=1), binary.predict(X_test))
+    with pytest.raises(ValueError, match="not labels 0-4"):
+        svm.class_scores(model, X_test, 5)

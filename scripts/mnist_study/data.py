@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .errors import PipelineError
 from .storage import atomic_path
 
 NUM_FEATURES = 784
@@ -41,6 +42,13 @@ class Split:
 
     def images(self) -> np.ndarray:
         return self.X.reshape(-1, 28, 28)
+
+    @property
+    def n_classes(self) -> int:
+        """The dataset's class count (its metadata's `classes`), not only those present."""
+        if "classes" in self.metadata:
+            return len(self.metadata["classes"])
+        return int(self.y.max()) + 1 if len(self.y) else 0
 
 
 def scale_and_flatten(images: np.ndarray) -> np.ndarray:
@@ -95,25 +103,36 @@ def write_predictions(path: str | Path, model: str, y: np.ndarray, scores: np.nd
     write_model_predictions(path, {model: (y, scores)})
 
 
-def write_model_predictions(path: str | Path, runs: dict) -> None:
+def write_model_predictions(path: str | Path, runs: dict, images=None) -> None:
     """Test-set predictions of one job's models, for paired comparisons without retraining.
 
     `runs` maps a model name to (true labels, scores): class probabilities, or an SVM's
-    decision values, shape (n, classes). One row per model and test image, in test-set
-    order: `model`, `image` (its index in test.parquet), `label`, `predicted` (the
-    highest score) and `scores` (fixed_size_list<float32>).
+    decision values (`svm.class_scores`), shape (n, classes), column k for label k. One
+    row per model and test image: `model`, `image` (its index in test.parquet: `images`,
+    by default 0 to n-1, the whole test set in its order), `label`, `predicted` (the
+    label of the highest score) and `scores` (fixed_size_list<float32>).
     """
     tables = []
     for model, (y, scores) in runs.items():
         scores = np.ascontiguousarray(scores, dtype=np.float32)
+        y = np.asarray(y)
         if scores.ndim != 2 or len(scores) != len(y):
             raise ValueError(f"{model}: scores {scores.shape} do not fit {len(y)} labels")
+        if len(y) and int(y.max()) >= scores.shape[1]:
+            raise ValueError(
+                f"{model}: label {int(y.max())} has no column among the scores' "
+                f"{scores.shape[1]}: give one column per class of the dataset, column k for "
+                "label k (svm.class_scores for an SVM)"
+            )
+        index = np.arange(len(y)) if images is None else np.asarray(images)
+        if index.shape != y.shape:
+            raise ValueError(f"{model}: {len(index)} image indices for {len(y)} labels")
         tables.append(
             pa.table(
                 {
                     "model": pa.array([model] * len(y)),
-                    "image": pa.array(np.arange(len(y), dtype=np.int32)),
-                    "label": pa.array(np.asarray(y, dtype=np.uint8)),
+                    "image": pa.array(index.astype(np.int32)),
+                    "label": pa.array(y.astype(np.uint8)),
                     "predicted": pa.array(np.argmax(scores, axis=1).astype(np.uint8)),
                     "scores": pa.FixedSizeListArray.from_arrays(
                         pa.array(scores.reshape(-1)), scores.shape[1]
@@ -126,7 +145,9 @@ def write_model_predictions(path: str | Path, runs: dict) -> None:
 
 
 def read_predictions(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """{model: {"label", "predicted", "scores"}} from a file of `write_model_predictions`."""
+    """{model: {"image", "label", "predicted", "scores"}} from a file of
+    `write_model_predictions`. A file without the `image` column holds the whole test
+    set in its order (image 0 to n-1)."""
     table = pq.read_table(path)
     out = {}
     models = table.column("model").to_numpy(zero_copy_only=False)
@@ -134,8 +155,63 @@ def read_predictions(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
         rows = table.filter(pc.equal(table.column("model"), model))
         scores = rows.column("scores").combine_chunks()
         out[str(model)] = {
+            "image": (
+                rows.column("image").to_numpy()
+                if "image" in rows.column_names
+                else np.arange(len(rows), dtype=np.int32)
+            ),
             "label": rows.column("label").to_numpy(),
             "predicted": rows.column("predicted").to_numpy(),
             "scores": scores.flatten().to_numpy().reshape(len(rows), -1),
         }
     return out
+
+
+class PredictionsMismatch(PipelineError, ValueError):
+    """Two runs' predictions are not on the same test images in the same order."""
+
+    advice = (
+        "Runs are compared image by image: rerun the run that wrote the file "
+        "(snakemake --forcerun with its rule) so that every run scores test.parquet whole"
+    )
+
+
+def check_aligned(reference: dict, run: dict, where: str, against: str) -> None:
+    """Refuse `run` (one model's entry of `read_predictions`, named `where`) unless it
+    holds the same test images as `reference` (named `against`), in the same order and
+    with the same labels: PredictionsMismatch, one line naming both and the first row
+    that differs."""
+    images, expected = np.asarray(run["image"]), np.asarray(reference["image"])
+    if len(images) != len(expected):
+        detail = f"{len(images)} test images against {len(expected)}"
+    elif not np.array_equal(images, expected):
+        row = int(np.flatnonzero(images != expected)[0])
+        order = (
+            "the same images in another order" if set(images) == set(expected) else "other images"
+        )
+        detail = f"{order}: row {row} holds image {images[row]}, not {expected[row]}"
+    elif not np.array_equal(run["label"], reference["label"]):
+        row = int(np.flatnonzero(np.asarray(run["label"]) != reference["label"])[0])
+        detail = (
+            f"other labels: image {images[row]} is labelled {run['label'][row]}, not "
+            f"{reference['label'][row]}"
+        )
+    else:
+        return
+    raise PredictionsMismatch(f"{where} was scored on other test images than {against} ({detail})")
+
+
+def check_predictions_aligned(paths) -> int:
+    """Check every run of the predictions files `paths` against the first one read
+    (`check_aligned`): every run must have scored the same test images in the same order,
+    since the paired comparisons and the accuracy's interval match runs image by image
+    (`comparison.correct_by_run`). Returns the number of runs checked."""
+    reference, against, runs = None, "", 0
+    for path in paths:
+        for model, run in read_predictions(path).items():
+            runs += 1
+            if reference is None:
+                reference, against = run, f"{path}: {model}"
+            else:
+                check_aligned(reference, run, f"{path}: {model}", against)
+    return runs

@@ -32,36 +32,63 @@ def make_svc(kernel: str, C: float = 1.0, gamma="scale", degree: int = 2) -> SVC
     return SVC(kernel=kernel, C=C, gamma=gamma, degree=degree)
 
 
-def score_on_test(model, X_test, y_test) -> dict:
+def class_scores(model, X, n_classes: int) -> np.ndarray:
+    """A fitted model's decision values on X, one column per class of the dataset: column
+    k holds label k's values, so that the highest column is the predicted label.
+
+    scikit-learn gives a column per class the model was trained on, in the order of
+    `model.classes_`: where the training subset lacked a class, a column index is not a
+    label. Each column goes to its class here, and a class the model never saw gets a
+    column below every value the model gave (their minimum less 1): it is never
+    predicted, and it ranks every test image alike (a one-vs-rest AUC of 0.5).
+    """
+    values = np.asarray(model.decision_function(X), dtype=np.float64)
+    classes = np.asarray(model.classes_)
+    if values.ndim == 1:  # two classes: one value, positive for classes_[1]
+        values = np.column_stack([-values, values])
+    if classes.min() < 0 or classes.max() >= n_classes:
+        raise ValueError(f"the model's classes {classes.tolist()} are not labels 0-{n_classes - 1}")
+    scores = np.full((len(values), n_classes), values.min() - 1.0 if values.size else -1.0)
+    scores[:, classes] = values
+    return scores
+
+
+def score_on_test(model, X_test, y_test, n_classes: int | None = None) -> dict:
     """Score a fitted SVM on held-out test data, timing the prediction.
 
     The AUC uses the continuous decision values (returned as `scores`, one row per
-    test image), never hard predictions.
+    test image and one column per class, `class_scores`), never hard predictions.
+    `n_classes` is the dataset's class count; without it, the highest label the model
+    or the test set knows, plus one.
     """
+    if n_classes is None:
+        n_classes = int(max(np.max(model.classes_), np.max(y_test, initial=0))) + 1
     start = time.perf_counter()
-    scores = model.decision_function(X_test)
-    predicted = model.classes_[np.argmax(scores, axis=1)]
+    scores = class_scores(model, X_test, n_classes)
+    predicted = np.argmax(scores, axis=1)  # column k is label k
     predict_seconds = time.perf_counter() - start
     result = classification_scores(y_test, predicted, scores)
     result.update(predict_seconds=predict_seconds, test_size=len(y_test), scores=scores)
     return result
 
 
-def fit_and_score(model, X_train, y_train, X_test, y_test) -> dict:
+def fit_and_score(model, X_train, y_train, X_test, y_test, n_classes: int | None = None) -> dict:
     """Fit on the training data, score on the held-out test data (never the training data)."""
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
-    result = score_on_test(model, X_test, y_test)
+    result = score_on_test(model, X_test, y_test, n_classes)
     result.update(fit_seconds=fit_seconds, train_size=len(y_train))
     return result
 
 
-def compare_kernels(names, settings, X_train, y_train, X_test, y_test) -> list[dict]:
+def compare_kernels(
+    names, settings, X_train, y_train, X_test, y_test, n_classes: int | None = None
+) -> list[dict]:
     rows = []
     for kernel in names:
         model = make_svc(kernel, settings["C"], settings["gamma"], settings["degree"])
-        result = fit_and_score(model, X_train, y_train, X_test, y_test)
+        result = fit_and_score(model, X_train, y_train, X_test, y_test, n_classes)
         log.info(
             "%s kernel: test accuracy %.4f, macro AUC %.4f, fit %.2f s",
             kernel,
