@@ -167,3 +167,44 @@ def test_runs_on_other_images_or_in_another_order_are_refused(tmp_path):
     pq.write_table(pq.read_table(paths["same"]).drop_columns(["image"]), old)
     assert np.array_equal(data.read_predictions(old)["m"]["image"], np.arange(6))
     assert data.check_predictions_aligned([first, old]) == 3
+
+
+def test_a_rare_class_keeps_its_images_in_a_subset_and_is_said_once(caplog):
+    """Classes 0-3 have 50 images each, class 4 three and class 5 one; a stratified
+    subset of 40 would give class 4 about 0.6 images and cannot place class 5 at all
+    (scikit-learn refuses a class of one image: before, the subset stopped there). Each
+    rare class keeps at least `minimum` images, or all it has, each said in one line;
+    the other classes are stratified as before."""
+    y = np.concatenate([np.repeat(np.arange(4), 50), [4, 4, 4, 5]])
+    with caplog.at_level("WARNING"):
+        chosen = data.stratified_subset(y, 40, seed=1)
+    lines = [r.getMessage() for r in caplog.records]
+    counts = np.bincount(y[chosen], minlength=6)
+    assert len(chosen) == 40 and len(set(chosen)) == 40
+    assert counts[4] == 1 and counts[5] == 1 and counts[:4].sum() == 38
+    assert counts[:4].min() >= 9  # the rest still stratified
+    assert np.array_equal(chosen, data.stratified_subset(y, 40, seed=1))
+    assert lines == [
+        "class 4 has 3 training images, 0.6 expected in a stratified subset of 40: 1 kept "
+        "(at least 1 of each class), the other classes stratified as usual",
+        "class 5 has 1 training image, 0.2 expected in a stratified subset of 40: its "
+        "only image kept, the other classes stratified as usual",
+    ]
+    _, rare = data.subset_indices(y, 40, seed=1, minimum=3)
+    assert rare[4] == {"images": 3, "expected": pytest.approx(40 * 3 / 204), "kept": 3}
+    # No rare class: the plain stratified subset, and not a word.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        plain = data.stratified_subset(y[:200], 40, seed=1)
+    assert np.bincount(y[plain]).tolist() == [10] * 4 and not caplog.records
+
+
+def test_a_class_absent_from_a_split_is_one_line_each():
+    lines = data.absent_class_lines("test", [5, 0, 2], ["a", "b", "c"])
+    assert lines == [
+        "class 1 (b) has no test images: the models are scored on the other classes: no "
+        "ROC curve for it, and the macro AUC averages the classes present"
+    ]
+    assert data.absent_class_lines("train", [0, 1, 0], ["a", "b", "c"])[1].startswith(
+        "class 2 (c) has no training images: no model learns it"
+    )

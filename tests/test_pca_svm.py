@@ -1,5 +1,7 @@
 """PCA, SVM and kernel-trick functions on tiny data."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,10 +164,38 @@ def test_grid_errors(C, gamma, message):
         svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
 
 
-def test_grid_needs_enough_examples_per_class_for_the_folds():
-    X, y = blobs(n_per_class=3)
-    with pytest.raises(ValueError, match="raise svm.grid.subset"):
-        svm.grid_search(X, y, [1], [0.1], folds=5, seed=0, n_jobs=1)
+def test_a_class_rarer_than_the_folds_is_kept_whole_and_said_once(caplog):
+    """Class 9 has 3 training images and the grid has 5 folds; class 8 has 12, of which
+    a stratified subset of 60 would hold about 2. The grid's subset keeps all 3 of class
+    9 and 5 of class 8 (one per fold), each said in one warning line, and the search
+    runs on stratified folds without scikit-learn's own warning (before, it stopped:
+    "raise svm.grid.subset")."""
+    X, y = blobs(n_per_class=40, seed=4, features=2)
+    keep = (y < 8) | (y == 8) & (np.cumsum(y == 8) <= 12) | (y == 9) & (np.cumsum(y == 9) <= 3)
+    X, y = X[keep], y[keep]
+    with caplog.at_level("WARNING"):
+        chosen = svm.grid_subset(y, 60, folds=5, seed=0)
+    lines = [r.getMessage() for r in caplog.records]
+    counts = np.bincount(y[chosen])
+    assert counts[9] == 3 and counts[8] == 5 and len(chosen) == 60
+    assert np.array_equal(chosen, svm.grid_subset(y, 60, folds=5, seed=0))  # seeded
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("class 8 has 12 training images, 2.1 expected in a stratified")
+    assert "5 kept, one for each of the 5 folds" in lines[0]
+    assert lines[1].startswith("class 9 has 3 training images, fewer than the 5 folds: all")
+    assert "2 folds are scored without it" in lines[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's warning about the folds would fail
+        table = svm.grid_search(X[chosen], y[chosen], [1], [0.1], folds=5, seed=0, n_jobs=1)
+    folds = table[[f"fold_{k}" for k in range(5)]].to_numpy()
+    assert np.isfinite(folds).all() and (folds > 0.3).all()
+    # All images (a subset larger than the set): the rare class is still said.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert len(svm.grid_subset(y, 10_000, folds=5, seed=0)) == len(y)
+    assert [r.getMessage()[:40] for r in caplog.records] == [
+        "class 9 has 3 training images, fewer tha"
+    ]
 
 
 def test_decision_regions_shapes():

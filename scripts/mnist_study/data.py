@@ -14,6 +14,7 @@ sha256 of each source file.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import pyarrow.parquet as pq
 
 from .errors import PipelineError
 from .storage import atomic_path
+
+log = logging.getLogger(__name__)
 
 NUM_FEATURES = 784
 METADATA_KEY = b"mnist_study"
@@ -87,15 +90,88 @@ def read_split(path: str | Path) -> Split:
     return Split(X=X, y=y, metadata=json.loads(raw))
 
 
-def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Indices of a seeded, stratified subset of `size` examples (all when size >= n)."""
-    n = len(y)
-    if size >= n:
-        return np.arange(n)
+def subset_indices(y: np.ndarray, size: int, seed: int, minimum: int = 1):
+    """Indices of a seeded, stratified subset of `size` examples (all when size >= n),
+    and the rare classes it treated apart: {class: {"images", "expected", "kept"}}.
+
+    A class is rare when its stratified share of the subset (size x its images / n, the
+    `expected` count) is below `minimum`: stratification would give it fewer than
+    `minimum` images, perhaps none, or fail outright (scikit-learn refuses a class of one
+    image). A rare class keeps `minimum` of its images, drawn with `seed`, or all of them
+    where it has no more (`kept`); the other classes share the rest of the subset,
+    stratified as usual. With no rare class the subset is the plain stratified one.
+    """
     from sklearn.model_selection import train_test_split
 
-    idx, _ = train_test_split(np.arange(n), train_size=size, stratify=y, random_state=seed)
-    return np.sort(idx)
+    n = len(y)
+    if size >= n:
+        return np.arange(n), {}
+    counts = np.bincount(y)
+    expected = size * counts / n
+    rare = np.flatnonzero((counts > 0) & (expected < minimum))
+    if not len(rare):
+        idx, _ = train_test_split(np.arange(n), train_size=size, stratify=y, random_state=seed)
+        return np.sort(idx), {}
+    rng = np.random.default_rng(seed)
+    kept, notes = [], {}
+    for k in rare:
+        members = np.flatnonzero(y == k)
+        take = min(len(members), minimum)
+        kept.append(rng.choice(members, size=take, replace=False))
+        notes[int(k)] = {"images": int(counts[k]), "expected": float(expected[k]), "kept": take}
+    rest = np.flatnonzero(~np.isin(y, rare))
+    rest_size = size - sum(len(part) for part in kept)
+    if rest_size >= len(rest):
+        chosen = rest
+    elif rest_size <= 0:
+        chosen = rest[:0]
+    else:
+        chosen, _ = train_test_split(
+            rest, train_size=rest_size, stratify=y[rest], random_state=seed
+        )
+    return np.sort(np.concatenate([*kept, chosen])), notes
+
+
+def stratified_subset(y: np.ndarray, size: int, seed: int, minimum: int = 1) -> np.ndarray:
+    """Indices of a seeded, stratified subset of `size` examples (all when size >= n).
+
+    Every class keeps at least `minimum` images, or all it has (`subset_indices`); each
+    rare class this changes gets one warning line in the log, naming it and saying what
+    was kept.
+    """
+    idx, rare = subset_indices(y, size, seed, minimum)
+    for k, note in rare.items():
+        log.warning(rare_class_line(k, note, size, minimum))
+    return idx
+
+
+def rare_class_line(k: int, note: dict, size: int, minimum: int) -> str:
+    """What `stratified_subset` did with rare class `k`, in one line."""
+    if note["kept"] < note["images"]:
+        kept = f"{note['kept']} kept (at least {minimum} of each class)"
+    else:
+        kept = f"all {note['kept']} kept" if note["kept"] > 1 else "its only image kept"
+    return (
+        f"class {k} has {note['images']} training image{'s' if note['images'] > 1 else ''}, "
+        f"{note['expected']:.1f} expected in a stratified subset of {size}: {kept}, "
+        "the other classes stratified as usual"
+    )
+
+
+def absent_class_lines(split: str, counts, classes) -> list[str]:
+    """One warning line for each class with no images in `split` ("train" or "test"),
+    saying what follows from it."""
+    consequence = {
+        "train": "no model learns it, and its test images, if any, count as errors",
+        "test": "the models are scored on the other classes: no ROC curve for it, and "
+        "the macro AUC averages the classes present",
+    }[split]
+    what = "training" if split == "train" else "test"
+    return [
+        f"class {k} ({name}) has no {what} images: {consequence}"
+        for k, (name, count) in enumerate(zip(classes, counts, strict=True))
+        if count == 0
+    ]
 
 
 def write_predictions(path: str | Path, model: str, y: np.ndarray, scores: np.ndarray) -> None:
