@@ -20,6 +20,7 @@ def main(snakemake):
     rng = seed_everything(seed)
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
+    test.warn_absent_classes()
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     classes = spec.n_classes
     net = NeuralNetwork(784, settings["hidden"], classes, settings["init_scale"], rng)
@@ -63,17 +64,17 @@ def main(snakemake):
 
     net.save(snakemake.output.weights)  # and its .sha256
     write_table(pd.DataFrame(history), snakemake.output.history)
+    per_class = scores["per_class_auc"]  # the classes present in the test set
     auc_table = pd.DataFrame(
         {
-            "class": list(range(classes)) + ["micro", "macro"],
-            "auc": scores["per_class_auc"] + [micro, scores["macro_auc"]],
+            "class": list(per_class) + ["micro", "macro"],
+            "auc": list(per_class.values()) + [micro, scores["macro_auc"]],
         }
     )
     write_table(auc_table, snakemake.output.auc)
     write_json(snakemake.output.metrics, [row])
     data.write_predictions(snakemake.output.predictions, "nn_numpy", test.y, probabilities)
-    aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
-    aucs.update(micro=micro, macro=scores["macro_auc"])
+    aucs = {**per_class, "micro": micro, "macro": scores["macro_auc"]}
     fig = figures.roc_figure(
         curves,
         aucs,

@@ -13,6 +13,7 @@ def main(snakemake):
     info = read_json(snakemake.input.info)
     model = load_model(snakemake.input.model)
     test = data.read_split(snakemake.input.test)
+    test.warn_absent_classes()
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     result = svm.score_on_test(model, test.X, test.y, spec.n_classes)
     predict_seconds = result.pop("predict_seconds")
@@ -42,6 +43,7 @@ def main(snakemake):
                 test_size=len(test),
                 accuracy=result["accuracy"],
                 macro_auc=result["macro_auc"],
+                auc_classes=result["auc_classes"],
                 fit_seconds=info["fit_seconds"],
                 predict_seconds=predict_seconds,
             )

@@ -281,6 +281,7 @@ def test_score_probabilities_row():
     assert scores["accuracy"] == 1.0 and row["accuracy"] == 1.0
     assert row["test_loss"] == pytest.approx(-np.log(0.55))
     assert row["train_size"] == 100 and row["test_size"] == 20 and row["macro_auc"] == 1.0
+    assert row["auc_classes"] == 10  # every class has test images
 
 
 def test_table_rules_do_not_import_scikit_learn():

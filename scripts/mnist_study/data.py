@@ -46,6 +46,14 @@ class Split:
     def images(self) -> np.ndarray:
         return self.X.reshape(-1, 28, 28)
 
+    def warn_absent_classes(self) -> None:
+        """One warning line for each class of the dataset with no image in this split
+        (`absent_class_lines`)."""
+        counts = np.bincount(self.y, minlength=self.n_classes)
+        names = self.metadata.get("classes") or [str(k) for k in range(self.n_classes)]
+        for line in absent_class_lines(self.metadata.get("split", "test"), counts, names):
+            log.warning(line)
+
     @property
     def n_classes(self) -> int:
         """The dataset's class count (its metadata's `classes`), not only those present."""

@@ -52,7 +52,7 @@ def metrics_table(rows: list[dict], dataset: str) -> pd.DataFrame:
     frame = pd.DataFrame([{**row, "dataset": dataset} for row in rows])
     frame = frame.reindex(columns=METRIC_COLUMNS)
     frame["settings"] = frame["settings"].map(lambda s: json.dumps(s, sort_keys=True))
-    for column in ("seed", "train_size", "test_size"):
+    for column in ("seed", "train_size", "test_size", "auc_classes"):
         frame[column] = frame[column].astype("Int64")
     with_accuracy_intervals(frame)
     order = {model: i for i, model in enumerate(dict.fromkeys(frame["model"]))}
