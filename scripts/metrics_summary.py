@@ -11,6 +11,8 @@ from mnist_study.storage import write_tables
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     runs = pd.read_parquet(snakemake.input.metrics)
+    for line in results.failed_run_lines(runs):
+        log.warning(line)
     data.check_predictions_aligned(snakemake.input.predictions)
     correct = comparison.correct_by_run(snakemake.input.predictions)
     frame = results.metrics_summary(runs, correct)

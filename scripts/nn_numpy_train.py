@@ -53,8 +53,9 @@ def main(snakemake):
         predict_seconds,
         seed=seed,
     )
-    curves = metrics.roc_curves(test.y, probabilities)
-    micro = float(np.trapezoid(curves["micro"][1], curves["micro"][0]))
+    failed = not np.isfinite(probabilities).all()  # diverged: no curves to draw
+    curves = {} if failed else metrics.roc_curves(test.y, probabilities)
+    micro = float("nan") if failed else float(np.trapezoid(*curves["micro"][::-1]))
     log.info(
         "test accuracy %.4f, macro AUC %.4f, micro AUC %.4f",
         scores["accuracy"],
@@ -80,7 +81,8 @@ def main(snakemake):
         aucs,
         spec.classes,
         f"numpy network 784-{settings['hidden']}-{classes}, seed {seed}: "
-        f"ROC curves on {len(test):,} test images",
+        f"ROC curves on {len(test):,} test images"
+        + ("\nnone: the network diverged, its outputs are not finite" if failed else ""),
     )
     figures.save(fig, snakemake.output.roc)
 

@@ -182,6 +182,17 @@ def absent_class_lines(split: str, counts, classes) -> list[str]:
     ]
 
 
+NO_PREDICTION = -1
+
+
+def predicted_labels(scores: np.ndarray) -> np.ndarray:
+    """The label of each row's highest score (column k is label k), as int16, and
+    NO_PREDICTION where a row's scores are not all finite: no label, never a match."""
+    predicted = np.argmax(scores, axis=1).astype(np.int16)
+    predicted[~np.isfinite(scores).all(axis=1)] = NO_PREDICTION
+    return predicted
+
+
 def write_predictions(path: str | Path, model: str, y: np.ndarray, scores: np.ndarray) -> None:
     """A run's test-set predictions: the rows of `model`, written by `write_model_predictions`."""
     write_model_predictions(path, {model: (y, scores)})
@@ -194,7 +205,8 @@ def write_model_predictions(path: str | Path, runs: dict, images=None) -> None:
     decision values (`svm.class_scores`), shape (n, classes), column k for label k. One
     row per model and test image: `model`, `image` (its index in test.parquet: `images`,
     by default 0 to n-1, the whole test set in its order), `label`, `predicted` (the
-    label of the highest score) and `scores` (fixed_size_list<float32>).
+    label of the highest score; NO_PREDICTION, -1, where the scores are not finite, as
+    a diverged network's are) and `scores` (fixed_size_list<float32>).
     """
     tables = []
     for model, (y, scores) in runs.items():
@@ -217,7 +229,7 @@ def write_model_predictions(path: str | Path, runs: dict, images=None) -> None:
                     "model": pa.array([model] * len(y)),
                     "image": pa.array(index.astype(np.int32)),
                     "label": pa.array(y.astype(np.uint8)),
-                    "predicted": pa.array(np.argmax(scores, axis=1).astype(np.uint8)),
+                    "predicted": pa.array(predicted_labels(scores)),
                     "scores": pa.FixedSizeListArray.from_arrays(
                         pa.array(scores.reshape(-1)), scores.shape[1]
                     ),

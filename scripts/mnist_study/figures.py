@@ -301,7 +301,8 @@ def roc_figure(curves: dict, aucs: dict, class_names, title: str) -> plt.Figure:
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    if curves:
+        ax.legend(loc="lower right", fontsize=8)
     return fig
 
 

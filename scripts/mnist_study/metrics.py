@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # scikit-learn is imported inside the scoring functions: the table rules import this
 # module for METRIC_FIELDS alone, and importing sklearn.metrics costs them seconds.
@@ -87,17 +91,40 @@ def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray, eps: float = 1e
 
 
 def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> dict:
+    """Accuracy, macro AUC (`auc_classes`: how many classes it averages), each class's
+    AUC and the confusion counts.
+
+    Scores that are not all finite (a network that diverged: its loss NaN) make a failed
+    run: it predicted nothing, so its accuracy and macro AUC are NaN (not the accuracy
+    of an argmax over NaN), its confusion counts are zero, and one warning line says so.
+    The tables count the run as failed (`results.metrics_summary`).
+    """
     from sklearn.metrics import accuracy_score, confusion_matrix
 
+    n_classes = np.shape(scores)[1]
+    if not np.isfinite(scores).all():
+        bad = int(np.sum(~np.isfinite(scores).all(axis=1)))
+        log.warning(
+            "the model's scores are not finite for %d of the %d test images (NaN or "
+            "infinite: a diverged network): a failed run, its accuracy, macro AUC and "
+            "test loss NaN; the tables count it as failed",
+            bad,
+            len(scores),
+        )
+        return {
+            "accuracy": float("nan"),
+            "macro_auc": float("nan"),
+            "auc_classes": 0,
+            "per_class_auc": {},
+            "confusion": np.zeros((n_classes, n_classes), dtype=int).tolist(),
+        }
     auc, per_class = macro_auc(y_true, scores)
     return {
         "accuracy": float(accuracy_score(y_true, predicted)),
         "macro_auc": auc,
         "auc_classes": len(per_class),
         "per_class_auc": per_class,
-        "confusion": confusion_matrix(
-            y_true, predicted, labels=np.arange(np.shape(scores)[1])
-        ).tolist(),
+        "confusion": confusion_matrix(y_true, predicted, labels=np.arange(n_classes)).tolist(),
     }
 
 
@@ -123,7 +150,8 @@ def score_probabilities(
 ) -> tuple[dict, dict]:
     """Scores of a model that outputs class probabilities, and its metrics row."""
     scores = classification_scores(y_test, np.argmax(probabilities, axis=1), probabilities)
-    scores["test_loss"] = cross_entropy(y_test, probabilities)
+    finite = np.isfinite(probabilities).all()
+    scores["test_loss"] = cross_entropy(y_test, probabilities) if finite else float("nan")
     row = metric_row(
         stage,
         model,
