@@ -185,9 +185,9 @@ def test_a_rare_class_keeps_its_images_in_a_subset_and_is_said_once(caplog):
     assert counts[:4].min() >= 9  # the rest still stratified
     assert np.array_equal(chosen, data.stratified_subset(y, 40, seed=1))
     assert lines == [
-        "class 4 has 3 training images, 0.6 expected in a stratified subset of 40: 1 kept "
+        "class 4 has 3 training images, 0.588 expected in a stratified subset of 40: 1 kept "
         "(at least 1 of each class), the other classes stratified as usual",
-        "class 5 has 1 training image, 0.2 expected in a stratified subset of 40: its "
+        "class 5 has 1 training image, 0.196 expected in a stratified subset of 40: its "
         "only image kept, the other classes stratified as usual",
     ]
     _, rare = data.subset_indices(y, 40, seed=1, minimum=3)

@@ -180,7 +180,7 @@ def test_a_class_rarer_than_the_folds_is_kept_whole_and_said_once(caplog):
     assert counts[9] == 3 and counts[8] == 5 and len(chosen) == 60
     assert np.array_equal(chosen, svm.grid_subset(y, 60, folds=5, seed=0))  # seeded
     assert len(lines) == 2, lines
-    assert lines[0].startswith("class 8 has 12 training images, 2.1 expected in a stratified")
+    assert lines[0].startswith("class 8 has 12 training images, 2.15 expected in a stratified")
     assert "5 kept, one for each of the 5 folds" in lines[0]
     assert lines[1].startswith("class 9 has 3 training images, fewer than the 5 folds: all")
     assert "2 folds are scored without it" in lines[1]

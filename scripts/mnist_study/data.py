@@ -161,7 +161,7 @@ def rare_class_line(k: int, note: dict, size: int, minimum: int) -> str:
         kept = f"all {note['kept']} kept" if note["kept"] > 1 else "its only image kept"
     return (
         f"class {k} has {note['images']} training image{'s' if note['images'] > 1 else ''}, "
-        f"{note['expected']:.1f} expected in a stratified subset of {size}: {kept}, "
+        f"{note['expected']:.3g} expected in a stratified subset of {size}: {kept}, "
         "the other classes stratified as usual"
     )
 

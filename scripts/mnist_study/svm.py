@@ -166,7 +166,7 @@ def grid_subset(y: np.ndarray, size: int, folds: int, seed: int) -> np.ndarray:
             )
         elif k in rare:
             log.warning(
-                "class %d has %d training images, %.1f expected in a stratified subset of "
+                "class %d has %d training images, %.3g expected in a stratified subset of "
                 "%d: %d kept, one for each of the %d folds; the other classes stratified as "
                 "usual",
                 k,
