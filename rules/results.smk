@@ -53,6 +53,7 @@ rule metrics_summary:
 rule model_comparison:
     input:
         predictions=every_run("predictions.parquet"),
+        metrics="results/{dataset}/tables/metrics.parquet",
         code=script_imports("model_comparison.py"),
     output:
         tables=multiext("results/{dataset}/tables/model_comparison", ".csv", ".md"),

@@ -25,6 +25,7 @@ def main(snakemake):
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
+    test.warn_absent_classes()
     if kind == "cnn":  # before the training, so that a bad index costs nothing
         image = snakemake.params.feature_map_image
         if image >= len(train):

@@ -1,6 +1,8 @@
 """model_comparison: every pair of models on the same test images, and its figure."""
 
-from mnist_study import comparison, figures, result_figures
+import pandas as pd
+
+from mnist_study import comparison, data, figures, result_figures, results
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table, write_tables
 
@@ -8,7 +10,15 @@ from mnist_study.storage import write_table, write_tables
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
+    data.check_predictions_aligned(snakemake.input.predictions)
     correct = comparison.correct_by_run(snakemake.input.predictions)
+    correct, failed = results.counted_runs(correct, pd.read_parquet(snakemake.input.metrics))
+    for model, seed in failed:
+        log.warning(
+            "%s seed %d: a failed run (accuracy NaN: it predicted nothing), left out of the pairs",
+            model,
+            seed,
+        )
     frame, by_seed = comparison.model_comparison(correct, dataset)
     write_tables(frame, snakemake.output.tables)
     write_table(by_seed, snakemake.output.by_seed)

@@ -20,6 +20,7 @@ def main(snakemake):
     rng = seed_everything(seed)
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
+    test.warn_absent_classes()
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     classes = spec.n_classes
     net = NeuralNetwork(784, settings["hidden"], classes, settings["init_scale"], rng)
@@ -52,8 +53,9 @@ def main(snakemake):
         predict_seconds,
         seed=seed,
     )
-    curves = metrics.roc_curves(test.y, probabilities)
-    micro = float(np.trapezoid(curves["micro"][1], curves["micro"][0]))
+    failed = not np.isfinite(probabilities).all()  # diverged: no curves to draw
+    curves = {} if failed else metrics.roc_curves(test.y, probabilities)
+    micro = float("nan") if failed else float(np.trapezoid(*curves["micro"][::-1]))
     log.info(
         "test accuracy %.4f, macro AUC %.4f, micro AUC %.4f",
         scores["accuracy"],
@@ -63,23 +65,24 @@ def main(snakemake):
 
     net.save(snakemake.output.weights)  # and its .sha256
     write_table(pd.DataFrame(history), snakemake.output.history)
+    per_class = scores["per_class_auc"]  # the classes present in the test set
     auc_table = pd.DataFrame(
         {
-            "class": list(range(classes)) + ["micro", "macro"],
-            "auc": scores["per_class_auc"] + [micro, scores["macro_auc"]],
+            "class": list(per_class) + ["micro", "macro"],
+            "auc": list(per_class.values()) + [micro, scores["macro_auc"]],
         }
     )
     write_table(auc_table, snakemake.output.auc)
     write_json(snakemake.output.metrics, [row])
     data.write_predictions(snakemake.output.predictions, "nn_numpy", test.y, probabilities)
-    aucs = {k: a for k, a in enumerate(scores["per_class_auc"])}
-    aucs.update(micro=micro, macro=scores["macro_auc"])
+    aucs = {**per_class, "micro": micro, "macro": scores["macro_auc"]}
     fig = figures.roc_figure(
         curves,
         aucs,
         spec.classes,
         f"numpy network 784-{settings['hidden']}-{classes}, seed {seed}: "
-        f"ROC curves on {len(test):,} test images",
+        f"ROC curves on {len(test):,} test images"
+        + ("\nnone: the network diverged, its outputs are not finite" if failed else ""),
     )
     figures.save(fig, snakemake.output.roc)
 

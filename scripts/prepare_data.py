@@ -45,6 +45,8 @@ def main(snakemake):
         counts = np.bincount(labels, minlength=spec.n_classes).tolist()
         summary[split] = {"examples": int(len(labels)), "class_counts": counts}
         log.info("%s: %d examples, class counts %s", split, len(labels), counts)
+        for line in data.absent_class_lines(split, counts, spec.classes):
+            log.warning(line)
     write_json(snakemake.output.summary, summary)
 
 

@@ -18,7 +18,7 @@ def main(snakemake):
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
-    chosen = data.stratified_subset(train.y, settings["subset"], seed)
+    chosen = svm.grid_subset(train.y, settings["subset"], settings["folds"], seed)
     settings_count = len(settings["C"]) * len(settings["gamma"])
     log.info(
         "seed %d: %d settings x %d folds on %d images, %d threads",

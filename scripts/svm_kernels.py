@@ -18,6 +18,7 @@ def main(snakemake):
     seed = snakemake.params.seed
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
+    test.warn_absent_classes()
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     log.info(
         "seed %d: fitting %s on %d training images, scoring on %d test images",
@@ -27,7 +28,13 @@ def main(snakemake):
         len(test),
     )
     rows = svm.compare_kernels(
-        settings["names"], settings, train.X[chosen], train.y[chosen], test.X, test.y
+        settings["names"],
+        settings,
+        train.X[chosen],
+        train.y[chosen],
+        test.X,
+        test.y,
+        n_classes=test.n_classes,
     )
     table = pd.DataFrame(
         [
@@ -71,6 +78,7 @@ def main(snakemake):
                 test_size=r["test_size"],
                 accuracy=r["accuracy"],
                 macro_auc=r["macro_auc"],
+                auc_classes=r["auc_classes"],
                 fit_seconds=r["fit_seconds"],
                 predict_seconds=r["predict_seconds"],
             )

@@ -13,7 +13,9 @@ def main(snakemake):
     info = read_json(snakemake.input.info)
     model = load_model(snakemake.input.model)
     test = data.read_split(snakemake.input.test)
-    result = svm.score_on_test(model, test.X, test.y)
+    test.warn_absent_classes()
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    result = svm.score_on_test(model, test.X, test.y, spec.n_classes)
     predict_seconds = result.pop("predict_seconds")
     result.pop("test_size")
     data.write_predictions(snakemake.output.predictions, "svm_final", test.y, result.pop("scores"))
@@ -41,13 +43,13 @@ def main(snakemake):
                 test_size=len(test),
                 accuracy=result["accuracy"],
                 macro_auc=result["macro_auc"],
+                auc_classes=result["auc_classes"],
                 fit_seconds=info["fit_seconds"],
                 predict_seconds=predict_seconds,
             )
         ],
     )
     write_json(snakemake.output.scores, {**settings, **result})
-    spec = DatasetSpec.from_params(snakemake.params.dataset)
     fig = figures.confusion(
         result["confusion"],
         spec.classes,

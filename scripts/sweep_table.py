@@ -1,6 +1,6 @@
 """Rule sweep_table: one sweep's runs and their summary per point, a table and a figure."""
 
-from mnist_study import figures, result_figures, sweep_results
+from mnist_study import data, figures, result_figures, sweep_results
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, write_table
 
@@ -12,6 +12,7 @@ def main(snakemake):
     runs, summary = sweep_results.sweep_tables(
         snakemake.input.metrics, sweep, snakemake.params.seeds, dataset
     )
+    data.check_predictions_aligned(snakemake.input.predictions)
     summary = sweep_results.mark_best(
         summary, snakemake.input.predictions, len(snakemake.params.seeds)
     )

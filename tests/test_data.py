@@ -117,3 +117,94 @@ def test_directory_with_a_missing_file(tmp_path):
     shutil.rmtree(tmp_path / "d")
     with pytest.raises(DatasetError, match="does not exist"):
         verify_directory(tmp_path / "d", spec)
+
+
+def test_predictions_must_hold_a_column_per_label(tmp_path):
+    """A score matrix narrower than the labels (an SVM's raw decision values without a
+    class it never saw) is refused, not written with column indexes as predictions."""
+    with pytest.raises(ValueError, match="label 4 has no column"):
+        data.write_predictions(tmp_path / "p.parquet", "m", np.arange(5), np.eye(5)[:, :4])
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_runs_on_other_images_or_in_another_order_are_refused(tmp_path):
+    """Each predictions file holds the test images' indices; the check compares every
+    run with the first one read and names both, and the row where they part, in one
+    line. A file written before the `image` column existed reads as the whole test set
+    in order."""
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    scores = np.eye(3)[labels]
+    paths = {}
+    for name, images, y in [
+        ("same", None, labels),
+        ("shuffled", [0, 1, 3, 2, 4, 5], labels),
+        ("other", [0, 1, 2, 3, 4, 6], labels),
+        ("fewer", [0, 1, 2, 3, 4], labels[:5]),
+        ("relabelled", None, labels[[0, 1, 2, 0, 2, 2]]),
+    ]:
+        paths[name] = tmp_path / f"{name}.parquet"
+        data.write_model_predictions(paths[name], {"m": (y, np.eye(3)[y])}, images)
+    first = tmp_path / "first.parquet"
+    data.write_model_predictions(first, {"a": (labels, scores), "b": (labels, scores)})
+    assert data.check_predictions_aligned([first, paths["same"]]) == 3
+    assert np.array_equal(
+        data.read_predictions(paths["shuffled"])["m"]["image"], [0, 1, 3, 2, 4, 5]
+    )
+    expected = {
+        "shuffled": "the same images in another order: row 2 holds image 3, not 2",
+        "other": "other images: row 5 holds image 6, not 5",
+        "fewer": "5 test images against 6",
+        "relabelled": "other labels: image 4 is labelled 2, not 1",
+    }
+    for name, detail in expected.items():
+        with pytest.raises(data.PredictionsMismatch) as caught:
+            data.check_predictions_aligned([first, paths[name]])
+        line = caught.value.line()
+        assert "\n" not in line and detail in line, line
+        assert f"{paths[name]}: m was scored on other test images than {first}: a" in line
+    # A file without the image column (as written before it) is the test set in order.
+    old = tmp_path / "old.parquet"
+    pq.write_table(pq.read_table(paths["same"]).drop_columns(["image"]), old)
+    assert np.array_equal(data.read_predictions(old)["m"]["image"], np.arange(6))
+    assert data.check_predictions_aligned([first, old]) == 3
+
+
+def test_a_rare_class_keeps_its_images_in_a_subset_and_is_said_once(caplog):
+    """Classes 0-3 have 50 images each, class 4 three and class 5 one; a stratified
+    subset of 40 would give class 4 about 0.6 images and cannot place class 5 at all
+    (scikit-learn refuses a class of one image: before, the subset stopped there). Each
+    rare class keeps at least `minimum` images, or all it has, each said in one line;
+    the other classes are stratified as before."""
+    y = np.concatenate([np.repeat(np.arange(4), 50), [4, 4, 4, 5]])
+    with caplog.at_level("WARNING"):
+        chosen = data.stratified_subset(y, 40, seed=1)
+    lines = [r.getMessage() for r in caplog.records]
+    counts = np.bincount(y[chosen], minlength=6)
+    assert len(chosen) == 40 and len(set(chosen)) == 40
+    assert counts[4] == 1 and counts[5] == 1 and counts[:4].sum() == 38
+    assert counts[:4].min() >= 9  # the rest still stratified
+    assert np.array_equal(chosen, data.stratified_subset(y, 40, seed=1))
+    assert lines == [
+        "class 4 has 3 training images, 0.588 expected in a stratified subset of 40: 1 kept "
+        "(at least 1 of each class), the other classes stratified as usual",
+        "class 5 has 1 training image, 0.196 expected in a stratified subset of 40: its "
+        "only image kept, the other classes stratified as usual",
+    ]
+    _, rare = data.subset_indices(y, 40, seed=1, minimum=3)
+    assert rare[4] == {"images": 3, "expected": pytest.approx(40 * 3 / 204), "kept": 3}
+    # No rare class: the plain stratified subset, and not a word.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        plain = data.stratified_subset(y[:200], 40, seed=1)
+    assert np.bincount(y[plain]).tolist() == [10] * 4 and not caplog.records
+
+
+def test_a_class_absent_from_a_split_is_one_line_each():
+    lines = data.absent_class_lines("test", [5, 0, 2], ["a", "b", "c"])
+    assert lines == [
+        "class 1 (b) has no test images: the models are scored on the other classes: no "
+        "ROC curve for it, and the macro AUC averages the classes present"
+    ]
+    assert data.absent_class_lines("train", [0, 1, 0], ["a", "b", "c"])[1].startswith(
+        "class 2 (c) has no training images: no model learns it"
+    )

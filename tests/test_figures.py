@@ -150,7 +150,7 @@ def test_roc_figure_draws_each_class_curve_with_its_auc():
     y = np.arange(60) % 10
     curves = roc_curves(y, scores)
     macro, per_class = macro_auc(y, scores)
-    aucs = {**dict(enumerate(per_class)), "micro": 0.5, "macro": macro}
+    aucs = {**per_class, "micro": 0.5, "macro": macro}
     fig = figures.roc_figure(curves, aucs, NAMES, "t")
     lines = fig.axes[0].lines
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -175,3 +175,15 @@ def test_accuracy_and_difference_figures_draw_their_tables():
     fig = result_figures.paired_differences([("a - b", 0.09, 0.05, 0.13, True)], "t")
     bar = fig.axes[0].lines[0]
     assert tuple(bar.get_xdata()) == (0.05, 0.13) and bar.get_color() == "tab:red"
+
+
+def test_roc_figure_skips_a_class_without_test_images_and_says_so():
+    y = np.arange(60) % 10
+    y[y == 4] = 5  # no test image of class 4
+    scores = rng.random((60, 10)) + 0.5 * np.eye(10)[y]
+    curves = roc_curves(y, scores)
+    aucs = {k: 0.9 for k in curves}
+    fig = figures.roc_figure(curves, aucs, NAMES, "t")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(labels) == 9 + 2 and not any(label.startswith(f"{NAMES[4]} ") for label in labels)
+    assert fig.axes[0].get_title() == f"t\nno curve for {NAMES[4]}: no test images"

@@ -433,3 +433,19 @@ def test_load_checks_the_checksum_and_refuses_code(tmp_path):
     record_checksum(code_path)
     with pytest.raises(ValueError, match="safe_mode"):
         keras_models.load(code_path)
+
+
+def test_a_class_whose_images_all_fall_in_the_validation_split_is_trained_on(caplog):
+    """Class 9 has two images, both drawn into the CNN's validation part: they go back
+    to the part it trains on, said in one line; a split that keeps every class on both
+    sides is left as it was."""
+    y = np.concatenate([np.arange(40) % 9, [9, 9]])
+    fit, val = np.arange(30), np.arange(30, 42)
+    with caplog.at_level("WARNING"):
+        new_fit, new_val = keras_models.keep_every_class(y, fit, val)
+    assert 9 in y[new_fit] and 9 not in y[new_val]
+    assert sorted([*new_fit, *new_val]) == list(range(42)) and len(new_val) == 10
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("class 9: all 2 of its training images fell in the CNN's valid")
+    same = keras_models.keep_every_class(y, np.arange(12, 42), np.arange(12))
+    assert np.array_equal(same[0], np.arange(12, 42)) and np.array_equal(same[1], np.arange(12))

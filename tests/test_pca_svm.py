@@ -1,5 +1,7 @@
 """PCA, SVM and kernel-trick functions on tiny data."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,10 +164,38 @@ def test_grid_errors(C, gamma, message):
         svm.grid_search(X, y, C, gamma, folds=3, seed=0, n_jobs=1)
 
 
-def test_grid_needs_enough_examples_per_class_for_the_folds():
-    X, y = blobs(n_per_class=3)
-    with pytest.raises(ValueError, match="raise svm.grid.subset"):
-        svm.grid_search(X, y, [1], [0.1], folds=5, seed=0, n_jobs=1)
+def test_a_class_rarer_than_the_folds_is_kept_whole_and_said_once(caplog):
+    """Class 9 has 3 training images and the grid has 5 folds; class 8 has 12, of which
+    a stratified subset of 60 would hold about 2. The grid's subset keeps all 3 of class
+    9 and 5 of class 8 (one per fold), each said in one warning line, and the search
+    runs on stratified folds without scikit-learn's own warning (before, it stopped:
+    "raise svm.grid.subset")."""
+    X, y = blobs(n_per_class=40, seed=4, features=2)
+    keep = (y < 8) | (y == 8) & (np.cumsum(y == 8) <= 12) | (y == 9) & (np.cumsum(y == 9) <= 3)
+    X, y = X[keep], y[keep]
+    with caplog.at_level("WARNING"):
+        chosen = svm.grid_subset(y, 60, folds=5, seed=0)
+    lines = [r.getMessage() for r in caplog.records]
+    counts = np.bincount(y[chosen])
+    assert counts[9] == 3 and counts[8] == 5 and len(chosen) == 60
+    assert np.array_equal(chosen, svm.grid_subset(y, 60, folds=5, seed=0))  # seeded
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("class 8 has 12 training images, 2.15 expected in a stratified")
+    assert "5 kept, one for each of the 5 folds" in lines[0]
+    assert lines[1].startswith("class 9 has 3 training images, fewer than the 5 folds: all")
+    assert "2 folds are scored without it" in lines[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's warning about the folds would fail
+        table = svm.grid_search(X[chosen], y[chosen], [1], [0.1], folds=5, seed=0, n_jobs=1)
+    folds = table[[f"fold_{k}" for k in range(5)]].to_numpy()
+    assert np.isfinite(folds).all() and (folds > 0.3).all()
+    # All images (a subset larger than the set): the rare class is still said.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert len(svm.grid_subset(y, 10_000, folds=5, seed=0)) == len(y)
+    assert [r.getMessage()[:40] for r in caplog.records] == [
+        "class 9 has 3 training images, fewer tha"
+    ]
 
 
 def test_decision_regions_shapes():
@@ -257,3 +287,63 @@ def test_a_model_file_with_a_foreign_type_is_refused_before_anything_is_built(tm
         saved = tmp_path / f"final-{components}.skops"
         save_model(svm.final_model(1, 0.1, components).fit(X, y), saved)
         assert load_model(saved).predict(X[:5]).shape == (5,)
+
+
+def test_an_svm_trained_without_a_class_predicts_and_writes_labels(tmp_path):
+    """The training subset lacks class 3, so scikit-learn's decision values have 9
+    columns and column 3 is class 4's: the scores must put each class in its own column
+    (class 3's below every other), and the predictions file must hold the labels the
+    model predicts, not column indexes. Before, scoring stopped (9 columns for labels
+    0-9) and the file held the argmax column."""
+    from mnist_study import data
+
+    X, y = blobs(n_per_class=12, seed=3)
+    X_test, y_test = blobs(n_per_class=4, seed=3)
+    seen = y != 3
+    model = svm.make_svc("linear").fit(X[seen], y[seen])
+    assert model.classes_.tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    result = svm.score_on_test(model, X_test, y_test, n_classes=10)
+    scores = result["scores"]
+    assert scores.shape == (40, 10)
+    assert (scores[:, 3] < np.delete(scores, 3, axis=1).min(axis=1)).all()
+    assert np.array_equal(scores[:, 4], model.decision_function(X_test)[:, 3])
+    assert result["accuracy"] == pytest.approx(np.mean(model.predict(X_test) == y_test))
+    assert result["per_class_auc"][3] == 0.5  # one value for every image: no ranking
+    path = tmp_path / "predictions.parquet"
+    data.write_predictions(path, "svm_linear", y_test, scores)
+    written = data.read_predictions(path)["svm_linear"]
+    assert np.array_equal(written["predicted"], model.predict(X_test))
+    assert 3 not in written["predicted"] and (written["predicted"] > 3).any()
+    # Without the count, the highest label of the model or the test set says it.
+    assert svm.score_on_test(model, X_test, y_test)["scores"].shape == (40, 10)
+    # Two classes: one decision value a row, positive for the second class.
+    pair = (y == 1) | (y == 7)
+    binary = svm.make_svc("linear").fit(X[pair], y[pair])
+    two = svm.class_scores(binary, X_test, 10)
+    assert np.array_equal(np.argmax(two, axis=1), binary.predict(X_test))
+    with pytest.raises(ValueError, match="not labels 0-4"):
+        svm.class_scores(model, X_test, 5)
+
+
+def test_macro_auc_averages_the_classes_present_in_the_test_set():
+    """Class 7 has no test images: it has no ROC curve, so the macro AUC is the mean of
+    the other nine classes' AUCs, with no NaN and no scikit-learn warning, and the row
+    says it averaged 9 classes. (Before, class 7's AUC was NaN with a warning, and so
+    was the mean.)"""
+    from mnist_study.metrics import absent_classes, roc_curves
+
+    rng = np.random.default_rng(5)
+    y = np.repeat([k for k in range(10) if k != 7], 5)
+    scores = rng.normal(size=(len(y), 10)) + 1.5 * np.eye(10)[y]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auc, per_class = macro_auc(y, scores)
+        result = classification_scores(y, np.argmax(scores, axis=1), scores)
+        curves = roc_curves(y, scores)
+    assert sorted(per_class) == [0, 1, 2, 3, 4, 5, 6, 8, 9]
+    assert auc == pytest.approx(np.mean([roc_auc_score(y == k, scores[:, k]) for k in per_class]))
+    assert np.isfinite(auc) and result["macro_auc"] == auc and result["auc_classes"] == 9
+    assert 7 not in curves and {0, 9, "micro", "macro"} <= set(curves)
+    assert absent_classes(y, 10) == [7] and absent_classes(y, 12) == [7, 10, 11]
+    # One class alone has no ROC curve at all: no AUC, rather than a made-up one.
+    assert np.isnan(macro_auc(np.zeros(4, int), rng.random((4, 3)))[0])

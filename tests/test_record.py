@@ -155,3 +155,30 @@ def test_a_partial_run_records_what_is_missing(tmp_path):
     page = (workdir / "results/mnist-sample/record/record.md").read_text()
     assert "results/mnist-sample/tables/metrics_summary.csv" in page
     assert "Partial results" in (workdir / "results/mnist-sample/record/checklist.md").read_text()
+
+
+def test_the_record_names_the_failed_runs(tmp_path):
+    """record.json's `failed_runs` comes from the metrics table (a NaN metric), and the
+    record page gives them one line, or says that every run counts."""
+    from mnist_study import record, record_page, results
+    from mnist_study.metrics import metric_row
+
+    rows = [
+        metric_row("mlp", "mlp", {}, seed=s, train_size=10, test_size=20, fit_seconds=1.0,
+                   accuracy=[0.9, np.nan][s], macro_auc=[0.99, np.nan][s],
+                   test_loss=[0.3, np.nan][s])
+        for s in (0, 1)
+    ]  # fmt: skip
+    (tmp_path / "tables").mkdir()
+    results.metrics_table(rows, "toy").to_parquet(tmp_path / "tables/metrics.parquet")
+    failed = record.failed(tmp_path)
+    assert failed == [
+        {"model": "mlp", "seed": 1, "metrics": ["accuracy", "macro_auc", "test_loss"]}
+    ]
+    assert record_page.failed_line(failed) == (
+        "- Failed runs: 1, a metric NaN (a diverged network), left out of that metric's "
+        "mean and interval and counted in metrics_summary's `failed`: mlp seed 1 "
+        "(accuracy, macro_auc, test_loss)."
+    )
+    assert record_page.failed_line([]).startswith("- Failed runs: none")
+    assert record.failed(tmp_path / "elsewhere") == []

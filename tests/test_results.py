@@ -281,6 +281,7 @@ def test_score_probabilities_row():
     assert scores["accuracy"] == 1.0 and row["accuracy"] == 1.0
     assert row["test_loss"] == pytest.approx(-np.log(0.55))
     assert row["train_size"] == 100 and row["test_size"] == 20 and row["macro_auc"] == 1.0
+    assert row["auc_classes"] == 10  # every class has test images
 
 
 def test_table_rules_do_not_import_scikit_learn():
@@ -417,3 +418,81 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert "numpy" not in said[1]
     assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
     assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]
+
+
+def test_a_failed_run_is_counted_named_and_left_out_of_the_intervals():
+    """The MLP's seed 2 diverged: its accuracy, macro AUC and test loss are NaN. The
+    summary counts it in `runs` and `failed` and rests each mean and interval on the
+    other three (`seeds`), the accuracy's interval over seeds and test images too; one
+    line names the run; the SVM's missing test loss is no failure. (Before, the run
+    vanished from the summary without a word, and its metrics row stopped the table.)"""
+    rng = np.random.default_rng(12)
+    correct = {
+        "mlp": {s: rng.random(400) < 0.9 for s in range(4)},
+        "svm_rbf": {s: rng.random(400) < 0.8 for s in range(4)},
+    }
+    correct["mlp"][2][:] = False  # predicted nothing: every image wrong
+    rows = [
+        metric_row("mlp", "mlp", {}, seed=s, train_size=100, test_size=400, fit_seconds=2.0,
+                   accuracy=np.nan if s == 2 else correct["mlp"][s].mean(),
+                   macro_auc=np.nan if s == 2 else 0.99, test_loss=np.nan if s == 2 else 0.3)
+        for s in range(4)
+    ] + [
+        metric_row("svm", "svm_rbf", {}, seed=s, train_size=100, test_size=400, fit_seconds=1.0,
+                   accuracy=correct["svm_rbf"][s].mean(), macro_auc=0.95)
+        for s in range(4)
+    ]  # fmt: skip
+    table = results.metrics_table(rows, "toy")
+    failed_row = table[(table["model"] == "mlp") & (table["seed"] == 2)].iloc[0]
+    assert np.isnan(failed_row["accuracy_ci_low"]) and np.isnan(failed_row["accuracy_ci_high"])
+    summary = results.metrics_summary(table, correct).set_index(["model", "metric"])
+    for metric in ("accuracy", "macro_auc", "test_loss"):
+        row = summary.loc[("mlp", metric)]
+        assert (row["runs"], row["failed"], row["seeds"]) == (4, 1, 3), metric
+        assert np.isfinite(row["mean"]) and np.isfinite(row["ci_low"]), metric
+    assert (summary.loc[("mlp", "fit_seconds"), ["runs", "failed", "seeds"]] == [4, 0, 4]).all()
+    counted = np.array([correct["mlp"][s] for s in (0, 1, 3)], float)
+    both = stats.two_source(counted)
+    accuracy = summary.loc[("mlp", "accuracy")]
+    assert accuracy["mean"] == pytest.approx(counted.mean())
+    assert accuracy["ci_low"] == pytest.approx(both["ci_low"])
+    assert ("svm_rbf", "test_loss") not in summary.index
+    assert (summary.loc["svm_rbf", "failed"] == 0).all()
+    assert results.failed_runs(table) == [
+        {"model": "mlp", "seed": 2, "metrics": ["accuracy", "macro_auc", "test_loss"]}
+    ]
+    [line] = results.failed_run_lines(table)
+    assert line.startswith("mlp seed 2: accuracy, macro_auc, test_loss NaN (a failed run")
+    kept, dropped = results.counted_runs(correct, table)
+    assert sorted(kept["mlp"]) == [0, 1, 3] and sorted(kept["svm_rbf"]) == [0, 1, 2, 3]
+    assert dropped == [("mlp", 2)]
+    # Every run of a model failed: its rows stay, with nothing to average.
+    table.loc[table["model"] == "mlp", ["accuracy", "macro_auc", "test_loss"]] = np.nan
+    summary = results.metrics_summary(table, correct).set_index(["model", "metric"])
+    loss = summary.loc[("mlp", "test_loss")]
+    assert (loss["runs"], loss["failed"], loss["seeds"]) == (4, 4, 0) and np.isnan(loss["mean"])
+
+
+def test_a_diverged_network_scores_nan_and_predicts_nothing(tmp_path, caplog):
+    """A network whose weights went NaN gives NaN probabilities: its accuracy, macro
+    AUC and test loss are NaN (not the accuracy of an argmax over NaN), said in one
+    warning line, and its predictions file holds no label (-1) for those images."""
+    from mnist_study.metrics import score_probabilities
+    from mnist_study.nn_numpy import NeuralNetwork
+
+    X = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    y = np.arange(20) % 10
+    net = NeuralNetwork(784, 8, 10, 0.1, np.random.default_rng(0))
+    net.W2[:] = np.nan
+    probabilities = net.predict_proba(X)
+    with caplog.at_level("WARNING"):
+        scores, row = score_probabilities("nn_numpy", "nn_numpy", {}, y, probabilities, 100, 1, 1)
+    assert np.isnan([row["accuracy"], row["macro_auc"], row["test_loss"]]).all()
+    assert row["auc_classes"] == 0 and np.sum(scores["confusion"]) == 0
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "not finite for 20 of the 20 test images" in line and "failed" in line
+    path = tmp_path / "predictions.parquet"
+    data.write_predictions(path, "nn_numpy", y, probabilities)
+    predicted = data.read_predictions(path)["nn_numpy"]["predicted"]
+    assert (predicted == data.NO_PREDICTION).all()
+    assert np.array_equal(data.predicted_labels(np.eye(3)[[2, 0]]), [2, 0])

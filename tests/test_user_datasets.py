@@ -1,7 +1,8 @@
-"""A dataset defined in the config: five classes, labels from 1, served over HTTP.
+"""A dataset defined in the config: six classes, labels from 1, served over HTTP.
 
 Built from the bundled sample's digits 0-4 with the labels shifted to start at 1 and
-files named differently from MNIST's; downloaded from a server on 127.0.0.1 with the
+files named differently from MNIST's, and a rare sixth class: three training images of
+digit 5 and none in the test set. Downloaded from a server on 127.0.0.1 with the
 checksums given in the config, and run through the whole pipeline beside the finished
 sample run, as a second dataset joins the first.
 """
@@ -29,7 +30,8 @@ from mnist_study.models import MODELS, table_models
 pytestmark = pytest.mark.pipeline
 
 NAME = "digits04"
-CLASSES = ["zero", "one", "two", "three", "four"]
+CLASSES = ["zero", "one", "two", "three", "four", "five"]
+RARE = 3  # training images of the sixth class, digit 5; it has no test images
 FILES = {
     "train_images": "digits-train-images.gz",
     "train_labels": "digits-train-labels.gz",
@@ -40,12 +42,15 @@ BUNDLED = bundled_dir("mnist-sample")
 
 
 def build_files(directory, train=1500, test=500):
-    """The four gzipped IDX files of digits 0-4 (labels 1-5); their sha256 by role."""
+    """The four gzipped IDX files of digits 0-4 (labels 1-5) and, at the end of the
+    training set, RARE images of digit 5 (label 6); their sha256 by role."""
     directory.mkdir(parents=True, exist_ok=True)
     hashes = {}
     for split, n in (("train", train), ("test", test)):
         images, labels = idx.read_split(*get_spec("mnist-sample").split_paths(BUNDLED, split))
         keep = np.flatnonzero(labels < 5)[:n]
+        if split == "train":
+            keep = np.concatenate([keep, np.flatnonzero(labels == 5)[:RARE]])
         for role, array in (("images", images[keep]), ("labels", labels[keep] + 1)):
             content = encode_idx(array.astype(np.uint8))
             path = directory / FILES[f"{split}_{role}"]
@@ -79,7 +84,7 @@ def server(tmp_path_factory):
 
 def entry(url, hashes, **changes):
     return {
-        "description": "MNIST digits 0-4, labels 1-5",
+        "description": "MNIST digits 0-5, labels 1-6, three training images of 5",
         "files": dict(FILES),
         "sha256": dict(hashes),
         "mirrors": [url],
@@ -90,11 +95,13 @@ def entry(url, hashes, **changes):
 
 
 def with_dataset(workdir, dataset_entry, seeds=(0,)) -> list[str]:
-    """The config args that run `workdir` on this dataset, written beside its config."""
+    """The config args that run `workdir` on this dataset, written beside its config:
+    the grid search with config.yaml's 5 folds, more than the rare class's images."""
     settings = {
         "dataset": NAME,
         "datasets": {NAME: dataset_entry},
         "repeats": {"seeds": list(seeds)},
+        "svm": {"grid": {"folds": 5}},
     }
     (workdir / "dataset.yaml").write_text(yaml.safe_dump(settings))
     return config_args("dataset.yaml")
@@ -106,7 +113,7 @@ def workflow_with(tmp_path, dataset_entry, seeds=(0,)):
 
 
 @pytest.mark.slow(110)
-def test_a_five_class_dataset_runs_end_to_end_beside_the_sample(server, finished):
+def test_five_classes_and_a_rare_one_run_end_to_end_beside_the_sample(server, finished):
     url, hashes, requests = server
     workdir = finished
     run_log = workdir / "results/tables/run_log.csv"
@@ -124,30 +131,53 @@ def test_a_five_class_dataset_runs_end_to_end_beside_the_sample(server, finished
     assert metadata["classes"] == CLASSES and metadata["verified"] is True
     assert metadata["label_offset"] == 1
     labels = train.column("label").to_numpy()
-    assert sorted(set(labels)) == [0, 1, 2, 3, 4]  # labels 1-5 less the offset
+    assert sorted(set(labels)) == [0, 1, 2, 3, 4, 5]  # labels 1-6 less the offset
     summary = json.loads((out / "data/summary.json").read_text())
-    assert len(summary["train"]["class_counts"]) == 5
+    assert summary["train"]["class_counts"][5] == RARE
+    assert summary["test"]["class_counts"][5] == 0 and len(summary["test"]["class_counts"]) == 6
 
+    # The rare class, with no test images, stops nothing: every model is scored on the
+    # five classes present, its macro AUC over them, with no NaN anywhere.
     metrics = pd.read_parquet(out / "tables/metrics.parquet")
     models = table_models(suite_settings()["svm"]["kernels"]["names"])
     assert metrics["model"].unique().tolist() == models
     assert (metrics["test_size"] == 500).all() and set(metrics["seed"]) == {0}
+    assert (metrics["auc_classes"] == 5).all()
     # Five well-separated digits: every model far above chance (0.2).
     assert metrics["accuracy"].min() > 0.7 and metrics["macro_auc"].min() > 0.9
     for model in [m for m in MODELS if m != "svm_kernels"]:
         predictions = pd.read_parquet(out / f"{model}/base/seed-0/predictions.parquet")
-        assert np.stack(predictions["scores"]).shape == (500, 5), model
+        assert np.stack(predictions["scores"]).shape == (500, 6), model
+        assert predictions["predicted"].isin(range(6)).all(), model
     auc = pd.read_csv(out / "nn_numpy/base/seed-0/auc.csv")
     assert auc["class"].tolist() == ["0", "1", "2", "3", "4", "micro", "macro"]
+    assert auc["auc"].notna().all()
     confusion = pd.read_csv(out / "svm_kernels/base/seed-0/confusion.csv")
-    assert len(confusion) == 4 * 5 * 5  # four kernels, 5 x 5 cells each
+    assert len(confusion) == 4 * 6 * 6  # four kernels, 6 x 6 cells each
     assert confusion["count"].sum() == 4 * 500
+    # Each job that met the rare class says so once, in its log: what it did about it.
+    logs = out / "logs"
+    said = {
+        "prepare_data.log": "class 5 (five) has no test images: ",
+        "svm_grid_search/base/seed-0.log": "class 5 has 3 training images, fewer than the 5 "
+        "folds: all are in the grid search's 300 images",
+        "compare_svm_kernels/base/seed-0.log": "class 5 has 3 training images, 0.998 expected "
+        "in a stratified subset of 500: 1 kept",
+        "train_nn_numpy/base/seed-0.log": "class 5 (five) has no test images: ",
+    }
+    for name, line in said.items():
+        text = (logs / name).read_text()
+        assert text.count(line) == 1, (name, text[-3000:])
+    for path in logs.rglob("*.log"):
+        text = path.read_text()
+        assert "UndefinedMetricWarning" not in text and "least populated" not in text, path
     figures = ["data/sample_digits.png", "svm/decision_boundaries.png"]
     figures += ["cnn/base/seed-0/confusion.png", "cnn/base/seed-0/feature_maps.png"]
     for figure in figures:
         assert (out / figure).stat().st_size > 1000, figure
     summary = pd.read_csv(out / "tables/metrics_summary.csv")
-    assert (summary["seeds"] == 1).all()
+    assert (summary["seeds"] == 1).all() and (summary["runs"] == 1).all()
+    assert (summary["failed"] == 0).all() and summary["mean"].notna().all()
     # Nothing for the study comparison to compare: its figures are of MNIST.
     study = pd.read_csv(out / "tables/study_comparison.csv")
     assert study["difference"].isna().all()

@@ -140,6 +140,7 @@ def card_sections(model: str, record: dict, results: Path) -> dict[str, str]:
     rows = summary[summary["model"] == model].set_index("metric")
     metrics = [
         f"- {metric}: mean {row['mean']:.4f} over {row['seeds']} seed(s)"
+        + (f" ({row['failed']} failed run(s) left out)" if row.get("failed", 0) > 0 else "")
         + (
             f", 95% interval {row['ci_low']:.4f}-{row['ci_high']:.4f} ({row['interval']})"
             if np.isfinite(row["ci_low"])

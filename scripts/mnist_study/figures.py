@@ -277,12 +277,22 @@ def lift_plot(X, y, lifted, plane, title: str) -> plt.Figure:
 
 
 def roc_figure(curves: dict, aucs: dict, class_names, title: str) -> plt.Figure:
+    """Each class's ROC curve with its AUC, and the micro and macro averages. A class
+    without a curve (no test images: `metrics.roc_curves` draws none) is named under
+    the title instead."""
     fig, ax = plt.subplots(figsize=(7, 6.5))
     colours = class_cmap(len(class_names))
     for k, name in enumerate(class_names):
+        if k not in curves:
+            continue
         fpr, tpr = curves[k]
         ax.plot(fpr, tpr, lw=1, color=colours(k), label=f"{name} (AUC {aucs[k]:.4f})")
+    absent = [name for k, name in enumerate(class_names) if k not in curves]
+    if absent and len(absent) < len(class_names):
+        title += f"\nno curve for {', '.join(map(str, absent))}: no test images"
     for key, style in (("micro", ":"), ("macro", "--")):
+        if key not in curves:
+            continue
         fpr, tpr = curves[key]
         ax.plot(
             fpr, tpr, lw=2.2, ls=style, color="black", label=f"{key}-average (AUC {aucs[key]:.4f})"
@@ -291,7 +301,8 @@ def roc_figure(curves: dict, aucs: dict, class_names, title: str) -> plt.Figure:
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    if curves:
+        ax.legend(loc="lower right", fontsize=8)
     return fig
 
 

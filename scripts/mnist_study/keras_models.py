@@ -153,13 +153,34 @@ def training_arrays(kind: str, settings: dict, X, y, X_test, seed: int):
     """What config section `kind` trains and scores on: (X_fit, y_fit, validation, X_test).
 
     The MLP takes the flat rows as they are. The CNN takes 28x28x1 images, and holds
-    out `validation_split` of the training images by a split seeded with `seed`.
+    out `validation_split` of the training images by a split seeded with `seed`
+    (`keep_every_class` returns a rare class's images to training if all fell out).
     """
     if kind == "mlp":
         return X, y, None, X_test
     images = as_images(X)
     fit_idx, val_idx = validation_split(len(y), settings["validation_split"], seed)
+    fit_idx, val_idx = keep_every_class(y, fit_idx, val_idx)
     return images[fit_idx], y[fit_idx], (images[val_idx], y[val_idx]), as_images(X_test)
+
+
+def keep_every_class(y, fit_idx: np.ndarray, val_idx: np.ndarray):
+    """A class whose every training image fell in the validation part (a class of a few
+    images, by chance) goes back to the part trained on, so that the model learns it;
+    the validation scores go without it. One warning line per class moved."""
+    for k in np.setdiff1d(np.unique(y[val_idx]), np.unique(y[fit_idx])):
+        moved = val_idx[y[val_idx] == k]
+        if len(moved) == len(val_idx):
+            continue  # nothing would be left to validate on
+        log.warning(
+            "class %d: all %d of its training images fell in the CNN's validation split; "
+            "moved to the images it trains on, and validated without it",
+            k,
+            len(moved),
+        )
+        fit_idx = np.sort(np.concatenate([fit_idx, moved]))
+        val_idx = val_idx[y[val_idx] != k]
+    return fit_idx, val_idx
 
 
 def _compile(model, learning_rate: float, steps_per_execution: int) -> None:

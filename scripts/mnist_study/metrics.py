@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # scikit-learn is imported inside the scoring functions: the table rules import this
 # module for METRIC_FIELDS alone, and importing sklearn.metrics costs them seconds.
@@ -17,17 +21,21 @@ METRIC_FIELDS = (
     "test_size",
     "accuracy",
     "macro_auc",
+    "auc_classes",
     "test_loss",
     "fit_seconds",
     "predict_seconds",
 )
 
 
-def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float]]:
-    """One-vs-rest ROC AUC of each class from continuous scores, and their mean.
+def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, dict[int, float]]:
+    """One-vs-rest ROC AUC of each class present in `y_true`, from continuous scores, and
+    their mean: ({class: AUC}, over the classes it averaged) as (mean, per_class).
 
     Works with any scores that rank examples (SVM decision values, probabilities);
-    hard 0/1 predictions would throw the ranking away.
+    hard 0/1 predictions would throw the ranking away. A class with no test images has
+    no ROC curve (no positives to rank), so it is left out of the mean rather than
+    made NaN; with fewer than two classes present there is no AUC at all (NaN, {}).
     """
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or scores.shape[0] != len(y_true) or scores.shape[1] < 3:
@@ -42,29 +50,37 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[float
             f"(one column a class, classes 0-{scores.shape[1] - 1})"
         )
     from sklearn.metrics import roc_auc_score
-    from sklearn.preprocessing import label_binarize
 
-    classes = np.arange(scores.shape[1])
-    onehot = label_binarize(y_true, classes=classes)
-    per_class = [float(roc_auc_score(onehot[:, k], scores[:, k])) for k in classes]
-    return float(np.mean(per_class)), per_class
+    present = np.unique(y_true)
+    if len(present) < 2:
+        return float("nan"), {}
+    per_class = {int(k): float(roc_auc_score(y_true == k, scores[:, k])) for k in present}
+    return float(np.mean(list(per_class.values()))), per_class
+
+
+def absent_classes(y_true: np.ndarray, n_classes: int) -> list[int]:
+    """The classes 0 to n_classes-1 with no example in `y_true`."""
+    return np.flatnonzero(np.bincount(np.asarray(y_true), minlength=n_classes) == 0).tolist()
 
 
 def roc_curves(y_true: np.ndarray, scores: np.ndarray) -> dict:
-    """Per-class ROC curves plus the micro and macro averages."""
+    """Per-class ROC curves of the classes present in `y_true` (an absent class has
+    none), plus the micro average (over every class's column) and the macro average
+    (over the present classes' curves)."""
     from sklearn.metrics import roc_curve
     from sklearn.preprocessing import label_binarize
 
     classes = np.arange(np.shape(scores)[1])
     onehot = label_binarize(y_true, classes=classes)
+    present = np.unique(y_true).tolist()
     curves = {}
-    for k in classes:
+    for k in present:
         fpr, tpr, _ = roc_curve(onehot[:, k], scores[:, k])
         curves[int(k)] = (fpr, tpr)
     fpr, tpr, _ = roc_curve(onehot.ravel(), np.asarray(scores).ravel())
     curves["micro"] = (fpr, tpr)
-    grid = np.unique(np.concatenate([curves[int(k)][0] for k in classes]))
-    mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in classes], axis=0)
+    grid = np.unique(np.concatenate([curves[int(k)][0] for k in present]))
+    mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in present], axis=0)
     curves["macro"] = (grid, mean_tpr)
     return curves
 
@@ -75,16 +91,40 @@ def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray, eps: float = 1e
 
 
 def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> dict:
+    """Accuracy, macro AUC (`auc_classes`: how many classes it averages), each class's
+    AUC and the confusion counts.
+
+    Scores that are not all finite (a network that diverged: its loss NaN) make a failed
+    run: it predicted nothing, so its accuracy and macro AUC are NaN (not the accuracy
+    of an argmax over NaN), its confusion counts are zero, and one warning line says so.
+    The tables count the run as failed (`results.metrics_summary`).
+    """
     from sklearn.metrics import accuracy_score, confusion_matrix
 
+    n_classes = np.shape(scores)[1]
+    if not np.isfinite(scores).all():
+        bad = int(np.sum(~np.isfinite(scores).all(axis=1)))
+        log.warning(
+            "the model's scores are not finite for %d of the %d test images (NaN or "
+            "infinite: a diverged network): a failed run, its accuracy, macro AUC and "
+            "test loss NaN; the tables count it as failed",
+            bad,
+            len(scores),
+        )
+        return {
+            "accuracy": float("nan"),
+            "macro_auc": float("nan"),
+            "auc_classes": 0,
+            "per_class_auc": {},
+            "confusion": np.zeros((n_classes, n_classes), dtype=int).tolist(),
+        }
     auc, per_class = macro_auc(y_true, scores)
     return {
         "accuracy": float(accuracy_score(y_true, predicted)),
         "macro_auc": auc,
+        "auc_classes": len(per_class),
         "per_class_auc": per_class,
-        "confusion": confusion_matrix(
-            y_true, predicted, labels=np.arange(np.shape(scores)[1])
-        ).tolist(),
+        "confusion": confusion_matrix(y_true, predicted, labels=np.arange(n_classes)).tolist(),
     }
 
 
@@ -110,7 +150,8 @@ def score_probabilities(
 ) -> tuple[dict, dict]:
     """Scores of a model that outputs class probabilities, and its metrics row."""
     scores = classification_scores(y_test, np.argmax(probabilities, axis=1), probabilities)
-    scores["test_loss"] = cross_entropy(y_test, probabilities)
+    finite = np.isfinite(probabilities).all()
+    scores["test_loss"] = cross_entropy(y_test, probabilities) if finite else float("nan")
     row = metric_row(
         stage,
         model,
@@ -120,6 +161,7 @@ def score_probabilities(
         test_size=len(y_test),
         accuracy=scores["accuracy"],
         macro_auc=scores["macro_auc"],
+        auc_classes=scores["auc_classes"],
         test_loss=scores["test_loss"],
         fit_seconds=fit_seconds,
         predict_seconds=predict_seconds,

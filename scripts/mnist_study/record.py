@@ -16,6 +16,9 @@ record.json (this module's `build`, schema version SCHEMA) holds:
 - `methods`: `models` ({model: label, settings, how they were `chosen`, what the `seed`
   draws}), `sweeps` (the config's), and `statistics` ({name: what the interval or test
   means}, the docstrings of the functions that compute them, so the text cannot drift);
+- `failed_runs`: the runs with a NaN metric (a diverged network), left out of that
+  metric's mean and interval and counted in metrics_summary's `failed`: [{model, seed,
+  metrics}] (`results.failed_runs`), empty when every run counts;
 - `compute`: `jobs` (each job's rule, wildcards, wall and CPU seconds, peak memory,
   threads, host, run, and `reused`: made by an earlier run than the newest) and
   `totals` (jobs, wall and CPU seconds and CPU-hours over the benchmark files, and the
@@ -202,6 +205,12 @@ def chosen(model: str, config: dict, defaults: dict, grid: dict | None) -> str:
     return said
 
 
+def failed(results_dir: Path) -> list[dict]:
+    """The runs with a NaN metric, from the metrics table (`results.failed_runs`)."""
+    metrics = results_dir / "tables/metrics.parquet"
+    return results.failed_runs(pd.read_parquet(metrics)) if metrics.exists() else []
+
+
 def compute(jobs: list[dict], results_dir: Path, current_run: str) -> dict:
     """Every job's cost, with its rule, host, threads and whether this run made it."""
     bench = results_dir / "benchmarks"
@@ -266,6 +275,7 @@ def build(params: dict, results_dir: Path, shared_logs: Path, current_run: str) 
         "environment": environment(jobs),
         "data": data_provenance(params["dataset"], config, results_dir),
         "methods": methods(config, params["defaults"], results_dir),
+        "failed_runs": failed(results_dir),
         "compute": compute(jobs, results_dir, current_run),
         "missing": missing,
     }

@@ -61,6 +61,7 @@ def record_page(record: dict) -> str:
         ),
         "- Sweeps: "
         + (json.dumps(methods["sweeps"], sort_keys=True) if methods["sweeps"] else "none"),
+        failed_line(record.get("failed_runs", [])),
         "",
         *(f"### {name}\n\n{text}\n" for name, text in methods["statistics"].items()),
         *compute_section(compute),
@@ -71,6 +72,17 @@ def record_page(record: dict) -> str:
         or "Nothing: every file of the default target is present.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def failed_line(runs: list[dict]) -> str:
+    """The record page's line on failed runs: each named, or that there were none."""
+    if not runs:
+        return "- Failed runs: none; every run counts in every mean and interval."
+    named = "; ".join(f"{r['model']} seed {r['seed']} ({', '.join(r['metrics'])})" for r in runs)
+    return (
+        f"- Failed runs: {len(runs)}, a metric NaN (a diverged network), left out of that "
+        f"metric's mean and interval and counted in metrics_summary's `failed`: {named}."
+    )
 
 
 def data_section(data: dict) -> list[str]:

@@ -28,11 +28,13 @@ SUMMARY_METRICS = ("accuracy", "macro_auc", "test_loss", "fit_seconds")
 # Metrics that cannot leave [0, 1]: their intervals are clipped there.
 BOUNDED = {"accuracy": (0.0, 1.0), "macro_auc": (0.0, 1.0)}
 
+# runs: the model's runs; failed: those whose value of the metric is NaN (a diverged
+# network), left out; seeds: the runs the mean and interval rest on (runs - failed).
 # interval: what ci_low/ci_high cover ("seeds and test images" for the accuracy, whose
 # per-image results are known; "seeds" for the rest); seed_se and test_se: the two parts
 # of the accuracy's standard error, and `dominant` the larger.
-SUMMARY_COLUMNS = ["dataset", "stage", "model", "metric", "seeds", "mean", "std", "min",
-                   "max", "ci_low", "ci_high", "interval", "seed_se", "test_se",
+SUMMARY_COLUMNS = ["dataset", "stage", "model", "metric", "runs", "failed", "seeds", "mean",
+                   "std", "min", "max", "ci_low", "ci_high", "interval", "seed_se", "test_se",
                    "dominant"]  # fmt: skip
 
 
@@ -52,7 +54,7 @@ def metrics_table(rows: list[dict], dataset: str) -> pd.DataFrame:
     frame = pd.DataFrame([{**row, "dataset": dataset} for row in rows])
     frame = frame.reindex(columns=METRIC_COLUMNS)
     frame["settings"] = frame["settings"].map(lambda s: json.dumps(s, sort_keys=True))
-    for column in ("seed", "train_size", "test_size"):
+    for column in ("seed", "train_size", "test_size", "auc_classes"):
         frame[column] = frame[column].astype("Int64")
     with_accuracy_intervals(frame)
     order = {model: i for i, model in enumerate(dict.fromkeys(frame["model"]))}
@@ -63,9 +65,10 @@ def metrics_table(rows: list[dict], dataset: str) -> pd.DataFrame:
 
 
 def with_accuracy_intervals(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add each run's exact 95% accuracy interval from its test set (in place; returned)."""
+    """Add each run's exact 95% accuracy interval from its test set (in place; returned);
+    NaN for a failed run's (its accuracy NaN)."""
     intervals = [
-        stats.accuracy_interval(round(accuracy * n), n)
+        stats.accuracy_interval(round(accuracy * n), n) if pd.notna(accuracy) else (np.nan, np.nan)
         for accuracy, n in zip(frame["accuracy"], frame["test_size"], strict=True)
     ]
     frame["accuracy_ci_low"] = [low for low, _ in intervals]
@@ -74,31 +77,86 @@ def with_accuracy_intervals(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def metrics_summary(metrics: pd.DataFrame, correct=None) -> pd.DataFrame:
-    """Per model and metric: seeds, mean, std, min, max and the 95% interval of the mean.
+    """Per model and metric: runs, failed, seeds, mean, std, min, max and the 95% interval
+    of the mean.
+
+    A run whose value of a metric is NaN (a failed run: a network that diverged) is
+    counted in `runs` and `failed` and left out of that metric's mean and interval,
+    which rest on the other `seeds` runs (`failed_runs` names them). A metric no run of
+    a model reports (an SVM's test loss) has no row, unless every run of it failed.
 
     For the accuracy, given each run's per-image correctness (`correct`, {model: {seed:
     0/1 per test image}}), the interval covers both sources of variation, retraining
-    with a new seed and testing on new images (`stats.two_source`), and the row keeps
-    the two parts of its standard error. The other metrics' interval is the t interval
-    over the seeds (retraining, on the same test images).
+    with a new seed and testing on new images (`stats.two_source`, over the runs that
+    count), and the row keeps the two parts of its standard error. The other metrics'
+    interval is the t interval over the seeds (retraining, on the same test images).
     """
     rows = []
+    correct = counted_runs(correct, metrics)[0] if correct else {}
     for model, runs in metrics.groupby("model", sort=False):
         for metric in SUMMARY_METRICS:
-            if runs[metric].isna().all():  # an SVM has no test loss
-                continue
+            values = runs[metric].astype(float)
+            if values.isna().all() and runs["accuracy"].notna().any():
+                continue  # the model does not report it (an SVM has no test loss)
+            summary = stats.summarise(values, bounds=BOUNDED.get(metric))
             row = {
                 "dataset": runs["dataset"].iloc[0],
                 "stage": runs["stage"].iloc[0],
                 "model": model,
                 "metric": metric,
-                **stats.summarise(runs[metric].astype(float), bounds=BOUNDED.get(metric)),
-                "interval": "seeds" if len(runs) > 1 else "",
+                "runs": len(runs),
+                "failed": int(values.isna().sum()),
+                **summary,
+                "interval": "seeds" if summary["seeds"] > 1 else "",
             }
-            if metric == "accuracy" and correct and model in correct:
+            if metric == "accuracy" and correct.get(model):
                 row |= _both_sources(correct[model])
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def failed_runs(metrics: pd.DataFrame) -> list[dict]:
+    """The runs with a NaN metric that their model reports (a diverged network's
+    accuracy, macro AUC and test loss): [{"model", "seed", "metrics"}], in table order."""
+    found = []
+    for model, runs in metrics.groupby("model", sort=False):
+        reported = [m for m in SUMMARY_METRICS if runs[m].notna().any()]
+        if runs["accuracy"].isna().all():  # as metrics_summary: every metric, all failed
+            reported = list(SUMMARY_METRICS)
+        for _, run in runs.iterrows():
+            missing = [m for m in reported if pd.isna(run[m])]
+            if missing:
+                seed = None if pd.isna(run["seed"]) else int(run["seed"])
+                found.append({"model": model, "seed": seed, "metrics": missing})
+    return found
+
+
+def failed_run_lines(metrics: pd.DataFrame) -> list[str]:
+    """One warning line per failed run (`failed_runs`), naming it and its NaN metrics."""
+    return [
+        f"{run['model']} seed {run['seed']}: {', '.join(run['metrics'])} NaN (a failed run: "
+        "a diverged network's outputs are not finite); left out of the mean and interval "
+        "of each, and counted in metrics_summary's `failed`"
+        for run in failed_runs(metrics)
+    ]
+
+
+def counted_runs(correct: dict, metrics: pd.DataFrame) -> tuple[dict, list[tuple[str, int]]]:
+    """`correct` ({model: {seed: 0/1 per test image}}, comparison.correct_by_run) less
+    the runs whose accuracy is NaN in `metrics` (failed runs, which predicted nothing),
+    and the (model, seed) pairs left out."""
+    failed = {
+        (model, int(seed))
+        for model, seed in metrics.loc[metrics["accuracy"].isna(), ["model", "seed"]].itertuples(
+            index=False
+        )
+        if pd.notna(seed)
+    }
+    kept = {
+        model: {seed: c for seed, c in runs.items() if (model, seed) not in failed}
+        for model, runs in correct.items()
+    }
+    return kept, sorted(failed & {(m, s) for m, runs in correct.items() for s in runs})
 
 
 def _both_sources(by_seed: dict[int, np.ndarray]) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 
 import joblib
 import numpy as np
@@ -32,36 +33,63 @@ def make_svc(kernel: str, C: float = 1.0, gamma="scale", degree: int = 2) -> SVC
     return SVC(kernel=kernel, C=C, gamma=gamma, degree=degree)
 
 
-def score_on_test(model, X_test, y_test) -> dict:
+def class_scores(model, X, n_classes: int) -> np.ndarray:
+    """A fitted model's decision values on X, one column per class of the dataset: column
+    k holds label k's values, so that the highest column is the predicted label.
+
+    scikit-learn gives a column per class the model was trained on, in the order of
+    `model.classes_`: where the training subset lacked a class, a column index is not a
+    label. Each column goes to its class here, and a class the model never saw gets a
+    column below every value the model gave (their minimum less 1): it is never
+    predicted, and it ranks every test image alike (a one-vs-rest AUC of 0.5).
+    """
+    values = np.asarray(model.decision_function(X), dtype=np.float64)
+    classes = np.asarray(model.classes_)
+    if values.ndim == 1:  # two classes: one value, positive for classes_[1]
+        values = np.column_stack([-values, values])
+    if classes.min() < 0 or classes.max() >= n_classes:
+        raise ValueError(f"the model's classes {classes.tolist()} are not labels 0-{n_classes - 1}")
+    scores = np.full((len(values), n_classes), values.min() - 1.0 if values.size else -1.0)
+    scores[:, classes] = values
+    return scores
+
+
+def score_on_test(model, X_test, y_test, n_classes: int | None = None) -> dict:
     """Score a fitted SVM on held-out test data, timing the prediction.
 
     The AUC uses the continuous decision values (returned as `scores`, one row per
-    test image), never hard predictions.
+    test image and one column per class, `class_scores`), never hard predictions.
+    `n_classes` is the dataset's class count; without it, the highest label the model
+    or the test set knows, plus one.
     """
+    if n_classes is None:
+        n_classes = int(max(np.max(model.classes_), np.max(y_test, initial=0))) + 1
     start = time.perf_counter()
-    scores = model.decision_function(X_test)
-    predicted = model.classes_[np.argmax(scores, axis=1)]
+    scores = class_scores(model, X_test, n_classes)
+    predicted = np.argmax(scores, axis=1)  # column k is label k
     predict_seconds = time.perf_counter() - start
     result = classification_scores(y_test, predicted, scores)
     result.update(predict_seconds=predict_seconds, test_size=len(y_test), scores=scores)
     return result
 
 
-def fit_and_score(model, X_train, y_train, X_test, y_test) -> dict:
+def fit_and_score(model, X_train, y_train, X_test, y_test, n_classes: int | None = None) -> dict:
     """Fit on the training data, score on the held-out test data (never the training data)."""
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
-    result = score_on_test(model, X_test, y_test)
+    result = score_on_test(model, X_test, y_test, n_classes)
     result.update(fit_seconds=fit_seconds, train_size=len(y_train))
     return result
 
 
-def compare_kernels(names, settings, X_train, y_train, X_test, y_test) -> list[dict]:
+def compare_kernels(
+    names, settings, X_train, y_train, X_test, y_test, n_classes: int | None = None
+) -> list[dict]:
     rows = []
     for kernel in names:
         model = make_svc(kernel, settings["C"], settings["gamma"], settings["degree"])
-        result = fit_and_score(model, X_train, y_train, X_test, y_test)
+        result = fit_and_score(model, X_train, y_train, X_test, y_test, n_classes)
         log.info(
             "%s kernel: test accuracy %.4f, macro AUC %.4f, fit %.2f s",
             kernel,
@@ -107,20 +135,63 @@ TIE_BREAK = (
 )
 
 
+def grid_subset(y: np.ndarray, size: int, folds: int, seed: int) -> np.ndarray:
+    """The grid search's training images: a stratified subset of `size` (all when size
+    >= n), drawn with `seed`, in which every class has at least one image for each of
+    the `folds` folds where it has that many (`data.subset_indices` with minimum
+    `folds`).
+
+    A class with fewer images than folds keeps them all: StratifiedKFold puts each in
+    another fold's test part, the other folds are scored without it, and every fold
+    trains on the rest of them. Each class this touches gets one warning line.
+    """
+    from .data import subset_indices
+
+    chosen, rare = subset_indices(y, size, seed, minimum=folds)
+    counts = np.bincount(y[chosen])
+    for k in np.flatnonzero(counts):
+        k = int(k)
+        if counts[k] < folds:
+            log.warning(
+                "class %d has %d training image%s, fewer than the %d folds: all are in the "
+                "grid search's %d images, each in another fold's test part; %d fold%s "
+                "scored without it",
+                k,
+                counts[k],
+                "s" if counts[k] > 1 else "",
+                folds,
+                len(chosen),
+                folds - counts[k],
+                "s are" if folds - counts[k] > 1 else " is",
+            )
+        elif k in rare:
+            log.warning(
+                "class %d has %d training images, %.3g expected in a stratified subset of "
+                "%d: %d kept, one for each of the %d folds; the other classes stratified as "
+                "usual",
+                k,
+                rare[k]["images"],
+                rare[k]["expected"],
+                size,
+                rare[k]["kept"],
+                folds,
+            )
+    return chosen
+
+
 def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int) -> pd.DataFrame:
     """Cross-validated accuracy of the RBF kernel over every (C, gamma), on folds drawn
-    with `seed`: one row per setting, each fold's accuracy (fold_<k>), mean and std."""
+    with `seed`: one row per setting, each fold's accuracy (fold_<k>), mean and std.
+
+    The folds are stratified. A class with fewer examples than folds (`grid_subset` says
+    so in the log) is in the test part of as many folds as it has examples, and the
+    other folds are scored without it; scikit-learn's warning about it is not repeated.
+    """
     if not C_values or not gamma_values:
         raise ValueError("the SVM grid is empty: give at least one C and one gamma")
     for name, values in (("C", C_values), ("gamma", gamma_values)):
         if len(set(values)) != len(values):
             raise ValueError(f"the SVM grid repeats a {name} value: {list(values)}")
-    smallest = int(np.bincount(y).min())
-    if smallest < folds:
-        raise ValueError(
-            f"{folds}-fold cross-validation needs at least {folds} examples of every class; "
-            f"the grid subset has only {smallest} of one class (raise svm.grid.subset)"
-        )
     search = GridSearchCV(
         SVC(kernel="rbf"),
         {"C": list(C_values), "gamma": list(gamma_values)},
@@ -133,7 +204,8 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
     # Threads, not processes: libsvm releases the GIL while it fits, and the grid's
     # small fits would otherwise wait seconds for worker processes to start and
     # import scikit-learn (measured on 2 cores: 8 s against 11 s, and 12-15 s serial).
-    with joblib.parallel_backend("threading", n_jobs=n_jobs):
+    with joblib.parallel_backend("threading", n_jobs=n_jobs), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class in y has only")
         search.fit(X, y)
     cv = search.cv_results_
     table = pd.DataFrame(
