@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.integrate import quad
+from scipy.stats import chi2, norm, t
 
-from mnist_study import stats
+from mnist_study import simulation, stats
 
 
 def test_accuracy_interval_is_the_exact_clopper_pearson_interval():
@@ -85,103 +86,96 @@ def test_holm_adjusts_step_down_and_keeps_the_input_order():
     assert len(stats.holm([])) == 0
 
 
-# The simulations below draw per-image correctness from a model with a known effect of
-# the seed and of the test image, on the logit scale: a run with seed effect u scores
-# test image i (difficulty v_i) correctly with probability expit(mu + u + v_i), u and v
-# normal, as retraining and new test images would draw them. The estimand is the
-# accuracy over both populations, E[expit(mu + u + v)]. Settings near the bundled
-# sample's MLP: mean accuracy about 0.95, a seed spread of about half a point, 2,000
-# test images whose difficulty varies widely.
-MU, SEED_SD, IMAGE_SD, IMAGES = 2.944, 0.15, 2.0, 2000
-
-
-def truth(mu, seed_sd=SEED_SD, image_sd=IMAGE_SD):
-    draws = np.random.default_rng(99).normal(size=(2, 1_000_000))
-    return float(expit(mu + seed_sd * draws[0] + image_sd * draws[1]).mean())
-
-
-def simulate(rng, seeds, mu=MU, images=None, seed_sd=SEED_SD):
-    """(seeds, images) correct/wrong of one model; `images` shares the test images'
-    difficulty between models (as one test set does)."""
-    if images is None:
-        images = rng.normal(0, IMAGE_SD, IMAGES)
-    u = rng.normal(0, seed_sd, seeds)
-    return rng.random((seeds, len(images))) < expit(mu + u[:, None] + images[None, :])
-
-
-def test_two_source_interval_covers_the_accuracy_over_seeds_and_images():
-    # 1,000 replications of five seeds on 2,000 new test images each.
-    rng, target, replications = np.random.default_rng(1), truth(MU), 1000
-    hits = 0
-    for _ in range(replications):
-        result = stats.two_source(simulate(rng, 5))
-        hits += result["ci_low"] <= target <= result["ci_high"]
-    assert hits / replications >= 0.93
-
-
-def test_two_source_paired_interval_covers_the_true_difference():
-    # 1,000 replications: two models half a point apart on the same test images, each
-    # image's difficulty shared, five seeds each.
-    rng, replications, hits = np.random.default_rng(2), 1000, 0
-    target = truth(MU) - truth(MU - 0.06)
-    assert 0.003 < target < 0.007  # about half a point
-    for _ in range(replications):
-        images = rng.normal(0, IMAGE_SD, IMAGES)
-        a, b = simulate(rng, 5, MU, images), simulate(rng, 5, MU - 0.06, images)
-        result = stats.two_source(a.astype(float) - b, seeds_df=True)
-        hits += result["ci_low"] <= target <= result["ci_high"]
-    assert hits / replications >= 0.93
-
-
-def test_more_seeds_give_a_half_point_difference_more_power():
-    # 400 replications each with 3 and with 10 seeds: how often the difference of two
-    # models half a point apart is "supported" (p < 0.05).
-    rng, replications = np.random.default_rng(3), 400
-    supported = {}
-    for seeds in (3, 10):
-        count = 0
-        for _ in range(replications):
-            images = rng.normal(0, IMAGE_SD, IMAGES)
-            a, b = simulate(rng, seeds, MU, images), simulate(rng, seeds, MU - 0.06, images)
-            count += stats.two_source(a.astype(float) - b, seeds_df=True)["p_value"] < 0.05
-        supported[seeds] = count / replications
-    assert supported[10] > supported[3], supported
-
-
-def test_holm_keeps_false_verdicts_rare_across_28_pairs():
-    # 400 replications of 8 models with no true difference (5 seeds each, one test set):
-    # in how many does Holm's correction across the 28 pairs leave any pair "supported"?
-    rng, replications, models = np.random.default_rng(4), 400, 8
-    any_false = 0
-    for _ in range(replications):
-        images = rng.normal(0, IMAGE_SD, IMAGES)
-        runs = [simulate(rng, 5, MU, images).astype(float) for _ in range(models)]
-        p = [
-            stats.two_source(runs[i] - runs[j], seeds_df=True)["p_value"]
-            for i in range(models)
-            for j in range(i + 1, models)
-        ]
-        assert len(p) == 28
-        any_false += bool((stats.holm(p) < 0.05).any())
-    assert any_false / replications <= 0.05
-
-
 def test_two_source_against_a_hand_computed_anova():
-    # 2 seeds x 3 images, grand mean 0.5: the two-way analysis of variance by hand.
+    """2 seeds x 3 images by hand: the mean squares, the standard error's two parts (which
+    add up in squares), one seed (the images' t alone) and no difference at all."""
     y = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
-    result = stats.two_source(y)
-    assert result["mean"] == 0.5
-    ms_seed, ms_image = 3 * np.var([2 / 3, 1 / 3], ddof=1), 2 * np.var([0.5, 1, 0], ddof=1)
+    mean, ms_seed, ms_image, ms_error = stats.crossed_mean_squares(y)
+    assert mean == 0.5
+    assert ms_seed == pytest.approx(3 * np.var([2 / 3, 1 / 3], ddof=1))
+    assert ms_image == pytest.approx(2 * np.var([0.5, 1, 0], ddof=1))
     residual = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0) + y.mean()
-    ms_error = (residual**2).sum() / 2
-    assert result["se"] == pytest.approx(np.sqrt((ms_seed + ms_image) / 6))
-    assert result["seed_se"] == pytest.approx(np.sqrt(max(ms_seed - ms_error, 0) / 6))
-    df = (ms_seed + ms_image) ** 2 / (ms_seed**2 / 1 + ms_image**2 / 2)
-    assert result["df"] == pytest.approx(df) and stats.two_source(y, seeds_df=True)["df"] == 1
-    # One seed: the images' part alone; no difference at all: a zero-width interval.
+    assert ms_error == pytest.approx((residual**2).sum() / 2)
+    result = stats.two_source(y)
+    assert result["seed_se"] ** 2 == pytest.approx(max(ms_seed - ms_error, 0) / 6, abs=1e-12)
+    assert result["test_se"] ** 2 == pytest.approx(ms_image / 6)
+    assert result["se"] ** 2 == pytest.approx(result["seed_se"] ** 2 + result["test_se"] ** 2)
     one = stats.two_source(y[:1])
-    assert np.isnan(one["seed_se"]) and one["se"] == pytest.approx(
-        np.std(y[0], ddof=1) / np.sqrt(3)
-    )
+    assert np.isnan(one["seed_se"]) and one["se"] == pytest.approx(np.std(y[0], ddof=1) / 3**0.5)
+    assert one["p_value"] == pytest.approx(2 * t.sf(2 / 3 / one["se"], 2))
     same = stats.two_source(np.zeros((3, 10)))
     assert (same["ci_low"], same["ci_high"], same["p_value"]) == (0.0, 0.0, 1.0)
+
+
+def test_parts_of_the_error_add_up_and_name_the_larger():
+    """Seeds far apart on the same images: the seeds' part dominates, and the squares of
+    the two parts make the total."""
+    rng = np.random.default_rng(8)
+    images = rng.random(500) < 0.9
+    flips = rng.random((4, 500)) < np.array([0.01, 0.05, 0.10, 0.20])[:, None]
+    result = stats.two_source((images ^ flips).astype(float))
+    assert result["se"] ** 2 == pytest.approx(result["seed_se"] ** 2 + result["test_se"] ** 2)
+    assert result["dominant"] == "seeds" and result["seed_se"] > result["test_se"] > 0
+
+
+def test_generalized_p_value_is_the_t_and_the_normal_at_its_limits():
+    """With no image term the generalized p-value is exactly the t test with the seeds'
+    S - 1 degrees of freedom; with no seed term, the normal; in between it lies between
+    them, and equals a direct numerical integral over the seeds' chi-square."""
+    for df in (2, 4, 9):
+        for z in (0.5, 2.0, 4.0, 8.0):
+            p = stats.generalized_p_value(z, 1.0, 0.0, df)
+            assert p == pytest.approx(2 * t.sf(z, df), rel=1e-4)
+            assert stats.generalized_p_value(z, 0.0, 1.0, df) == pytest.approx(2 * norm.sf(z))
+    between = float(stats.generalized_p_value(3.0, 0.5, 0.5, 2))
+    integral = quad(lambda u: 2 * norm.sf(3 / np.sqrt(1 / u + 0.5)) * chi2.pdf(u, 2), 0, np.inf)
+    assert between == pytest.approx(integral[0], rel=1e-4)
+    assert 2 * norm.sf(3.0) < between < 2 * t.sf(3.0, 2)
+    # The interval inverts the test: at its end the p-value is 1 - level.
+    half = stats.generalized_half_width(0.5, 0.5, 2, 0.95)
+    assert stats.generalized_p_value(half, 0.5, 0.5, 2) == pytest.approx(0.05, rel=1e-6)
+
+
+# The simulations draw models scored under seeds on one test set with a known truth
+# (scripts/mnist_study/simulation.py): about 95% accurate, 2,004 test images whose
+# difficulty every model shares, and each model's own difficulty of each image and its
+# seeds' effects in two regimes, one where the seeds dominate a difference's error and
+# one where the test images do. Fixed random seeds; the bounds are those of issue 39.
+SEED_COUNTS = (3, 5, 10)
+
+
+@pytest.mark.parametrize("seeds", SEED_COUNTS)
+@pytest.mark.parametrize("regime", ["seeds", "images"])
+def test_pair_test_size_is_its_level_and_holm_holds_the_family(regime, seeds):
+    """Eight equally good models, 400 replications, all 28 pairs tested: the share
+    rejected at 0.05 lies in [3.5%, 6.5%]; the share of replications in which Holm's
+    correction leaves any pair "supported" is at least 1% (a procedure that never
+    rejects fails) and not above 5% beyond Monte Carlo error (5% + 2.33 standard errors
+    of a 5% rate over 400 replications: the one-sided 1% allowance). Satterthwaite's t
+    on the same design gives 13-21% family-wise error at 3 seeds (bench/README.md)."""
+    result = simulation.null_family(np.random.default_rng(seeds), regime, seeds, reps=400)
+    assert result["pairs"] == 28
+    assert 0.035 <= result["size"] <= 0.065, result
+    assert 0.01 <= result["fwer"] <= 0.05 + 2.33 * (0.05 * 0.95 / 400) ** 0.5, result
+
+
+@pytest.mark.parametrize("regime", ["seeds", "images"])
+def test_intervals_cover_at_their_level_and_power_rises_with_seeds(regime):
+    """Two models 0.1 log-odds apart (about half a point), 1,500 replications at 3, 5 and
+    10 seeds: the difference's 95% interval covers the truth in [93.5%, 96.5%] of them,
+    and so does the model's where seeds matter; where a model's seeds add nothing beyond
+    the test images' noise (the images regime, seed sd 0.02) its interval errs on the
+    safe side, up to 97% (96.5% at 3 seeds over 8,000 replications: the generalized
+    interval's price for not knowing that the seeds' part is nil; bench/README.md). The
+    difference is found more often with more seeds; and at 10 seeds the one-source
+    interval that ignores the regime's larger source fails the coverage check (images
+    only where seeds dominate, seeds only where images do)."""
+    found, model_high = [], 0.965 if regime == "seeds" else 0.97
+    for seeds in SEED_COUNTS:
+        result = simulation.interval_check(np.random.default_rng(100 + seeds), regime, seeds, 1500)
+        assert 0.935 <= result["coverage_pair"] <= 0.965, (seeds, result)
+        assert 0.935 <= result["coverage_model"] <= model_high, (seeds, result)
+        found.append(result["power"])
+    assert found[0] < found[1] < found[2], found
+    one_source = "images_only_pair" if regime == "seeds" else "seeds_only_model"
+    assert result[one_source] < 0.935, result

@@ -41,7 +41,7 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
     Per pair, A is the model with the higher mean accuracy over the seeds both ran. The
     verdict rests on one test of all the evidence: the mean difference A - B with its 95%
     interval over seeds and test images (`stats.two_source` of the per-image differences,
-    the same images for both models; t with the seeds' degrees of freedom), its p-value,
+    the same images for both models; a generalized test whose size is its level), its p-value,
     and Holm's correction across all pairs, so that more seeds and more images give
     more power. How often A beat B and
     McNemar's exact test per seed (Holm across the pairs of that seed) stay for
@@ -78,7 +78,7 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
 def _pair_summary(a: np.ndarray, b: np.ndarray) -> dict:
     """One pair over its seeds (rows of per-image correctness): the difference with its
     interval over seeds and test images and its p-value, and how many seeds each won."""
-    test = stats.two_source(a.astype(float) - b.astype(float), seeds_df=True)
+    test = stats.two_source(a.astype(float) - b.astype(float))
     wins = a.mean(axis=1) - b.mean(axis=1)
     return {
         "seeds": len(a),
@@ -88,7 +88,7 @@ def _pair_summary(a: np.ndarray, b: np.ndarray) -> dict:
         "ci_low": test["ci_low"],
         "ci_high": test["ci_high"],
         "seed_se": test["seed_se"],
-        "test_se": test["image_se"],
+        "test_se": test["test_se"],
         "p_value": test["p_value"],
         "a_better_seeds": int(np.sum(wins > 0)),
         "b_better_seeds": int(np.sum(wins < 0)),

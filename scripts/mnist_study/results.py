@@ -168,7 +168,7 @@ def _both_sources(by_seed: dict[int, np.ndarray]) -> dict:
         "ci_high": min(test["ci_high"], 1.0),
         "interval": "seeds and test images" if len(scores) > 1 else "test images (one seed)",
         "seed_se": test["seed_se"],
-        "test_se": test["image_se"],
+        "test_se": test["test_se"],
         "dominant": test["dominant"],
     }
 

@@ -4,10 +4,11 @@
   interval (`accuracy_interval`);
 - a metric across seeds: mean, spread and a t interval of the mean (`summarise`), which
   speaks of retraining with another seed on the same test images;
-- a model's accuracy from both sources of variation, seeds and test images
-  (`two_source`), and the same for the difference of two models on the same images
-  (`paired_difference`, with its p-value): "train again with a new seed and test on new
-  images from the same distribution";
+- a model's accuracy from both sources of variation, seeds and test images, and the
+  same for the difference of two models on the same images, with its p-value
+  (`two_source`): "train again with a new seed and test on new images from the same
+  distribution"; and the smallest difference such a test detects
+  (`detectable_difference`);
 - McNemar's exact test of one seed's pair (`mcnemar_exact`) and Holm's correction
   across pairs (`holm`).
 """
@@ -66,67 +67,207 @@ def summarise(values, level: float = LEVEL, bounds: tuple[float, float] | None =
     }
 
 
-def two_source(scores, level: float = LEVEL, seeds_df: bool = False) -> dict:
-    """The mean of a (seeds, images) array and its interval over seeds and test images.
+def crossed_mean_squares(scores):
+    """The two-way analysis of variance of (..., seeds, images) arrays, over the last two
+    axes: (mean, ms_seeds, ms_images, ms_error), each of the leading axes' shape, in the
+    scores' precision (float32 arrays, as simulations pass, stay float32)."""
+    y = np.asarray(scores)
+    y = y if y.dtype == np.float32 else y.astype(float)
+    seeds, images = y.shape[-2:]
+    mean = y.mean(axis=(-2, -1))
+    ms_seed = images * y.mean(axis=-1).var(axis=-1, ddof=1) if seeds > 1 else 0 * mean
+    ms_image = seeds * y.mean(axis=-2).var(axis=-1, ddof=1) if images > 1 else 0 * mean
+    if seeds > 1 and images > 1:
+        total = ((y - mean[..., None, None]) ** 2).sum(axis=(-2, -1))
+        rest = total - (seeds - 1) * ms_seed - (images - 1) * ms_image
+        ms_error = np.maximum(rest, 0) / ((seeds - 1) * (images - 1))
+    else:
+        ms_error = 0 * mean
+    return mean, ms_seed, ms_image, ms_error
+
+
+def _chi2_grid(df: int, points: int = 200):
+    """Nodes and weights over the chi-square distribution with `df` degrees of freedom,
+    even on the log scale from its 1e-13 to its 1 - 1e-13 quantile, so that sums over
+    them give expectations accurate far into the tails."""
+    from scipy.stats import chi2
+
+    log_u = np.linspace(np.log(chi2.ppf(1e-13, df)), np.log(chi2.isf(1e-13, df)), points)
+    u = np.exp(log_u)
+    weights = chi2.pdf(u, df) * u
+    return u, weights / weights.sum()
+
+
+def _variance_draws(seed_term, image_term, df):
+    """The variance of the mean at each chi-square node: seed_term * df / U + image_term,
+    with a trailing axis over the nodes and their weights."""
+    u, weights = _chi2_grid(df)
+    seed_term, image_term = np.asarray(seed_term, float), np.asarray(image_term, float)
+    return seed_term[..., None] * df / u + image_term[..., None], weights
+
+
+def generalized_p_value(mean, seed_term, image_term, df):
+    """Two-sided generalized p-value of a zero mean (vectorised): the chance, over the
+    seeds' chi-square, that a normal with the variance seed_term * df / U + image_term
+    lies farther from zero than `mean`."""
+    from scipy.special import ndtr
+
+    variance, weights = _variance_draws(seed_term, image_term, df)
+    mean = np.abs(np.asarray(mean, float))[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where(variance > 0, 2 * ndtr(-mean / np.sqrt(variance)), 1.0 * (mean == 0))
+    return (tail * weights).sum(axis=-1)
+
+
+def generalized_half_width(seed_term, image_term, df, level: float = LEVEL):
+    """The half-width h of the generalized interval, mean +- h (vectorised): where the
+    generalized p-value of a difference h from the mean is 1 - level."""
+    seed_term, image_term = np.broadcast_arrays(
+        np.asarray(seed_term, float), np.asarray(image_term, float)
+    )
+    low = np.zeros(seed_term.shape)
+    high = 50 * np.sqrt(seed_term * df + image_term)
+    if not high.any():
+        return high  # no variance at all: a zero-width interval
+    for _ in range(48):  # bisection to 2**-48 of the bracket: the p-value falls with distance
+        middle = (low + high) / 2
+        above = generalized_p_value(middle, seed_term, image_term, df) > 1 - level
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    return (low + high) / 2
+
+
+def crossed_test(scores, level: float = LEVEL, interval: bool = True) -> dict:
+    """The generalized test and interval of `two_source` for (..., seeds, images)
+    arrays of two or more seeds, vectorised over the leading axes: `mean`, `seed_term`
+    (MS_seeds / (S n)), `image_term` ((MS_images - MS_error) / (S n), at least 0),
+    `ms_seed`, `ms_image`, `ms_error`, `p_value` and (unless not `interval`)
+    `half_width`."""
+    y = np.asarray(scores)
+    seeds, images = y.shape[-2:]
+    if seeds < 2:
+        raise ValueError(f"the crossed test needs two or more seeds, got {seeds}")
+    mean, ms_seed, ms_image, ms_error = crossed_mean_squares(y)
+    seed_term = ms_seed / (seeds * images)
+    image_term = np.maximum(ms_image - ms_error, 0.0) / (seeds * images)
+    return {
+        "mean": mean,
+        "seed_term": seed_term,
+        "image_term": image_term,
+        "ms_seed": ms_seed,
+        "ms_image": ms_image,
+        "ms_error": ms_error,
+        "p_value": generalized_p_value(mean, seed_term, image_term, seeds - 1),
+    } | (
+        {"half_width": generalized_half_width(seed_term, image_term, seeds - 1, level)}
+        if interval
+        else {}
+    )
+
+
+def two_source(scores, level: float = LEVEL) -> dict:
+    """The mean of a (seeds, images) array, its interval over seeds and test images and
+    the p-value of a zero mean.
 
     `scores` holds one value per seed and test image (1/0 for a correct/wrong
     prediction, or the difference of two models' on the same image). Model: crossed
     random effects, y_si = mu + a_s + b_i + e_si, seeds and test images each drawn from
-    their own population. From the two-way analysis of variance's mean squares, the
-    variance of the grand mean is estimated as (MS_seeds + MS_images) / (S n): the
-    conservative form, which counts the residual variance twice rather than subtract
-    it, so that it never drops the seeds' term when that is small by chance (the exact
-    form, MS_seeds + MS_images - MS_error, does and then makes p-values too small in
-    their tail). The interval is the mean +- t * its standard error, with
-    Satterthwaite's degrees of freedom, or with `seeds_df` the seeds' own (S - 1): the
-    conservative choice for tests, whose p-values must hold far into the tail when many
-    pairs are corrected together (Satterthwaite's, estimated from the same mean squares,
-    run large exactly when the seeds' spread is small by chance). Returns the mean,
-    `se`, `df`, `ci_low`, `ci_high`, the t test's `p_value` of a zero mean, and the two
-    parts of the error:
-    `seed_se` (var_a / S; NaN with one seed, when it cannot be estimated and the
-    interval covers the test images only) and `image_se` (var_b / n + var_e / (S n)),
-    and `dominant`, the larger: "seeds" or "test images".
+    their own population, so the mean's variance is var_a / S + var_b / n +
+    var_e / (S n). From the two-way analysis of variance's mean squares
+    (`crossed_mean_squares`), that variance is the sum of two terms:
+    - MS_seeds / (S n), whose expectation is var_a / S + var_e / (S n), known only to
+      within a chi-square with S - 1 degrees of freedom: a handful of seeds;
+    - (MS_images - MS_error) / (S n) for var_b / n, with thousands of degrees of freedom:
+      as good as known.
+    The mean is then normal with a variance of one known part and one chi-square-scaled
+    part: a Behrens-Fisher-like problem, which the generalized p-value solves (Tsui and
+    Weerahandi 1989): the chance that such a normal lies farther from zero than the
+    mean, averaged over the seeds' chi-square (`generalized_p_value`), and the interval
+    that inverts it. Its size is its level where seeds dominate the error and where
+    test images do, far into the tails that Holm's correction reads; the plug-in
+    alternative, a t with Satterthwaite's degrees of freedom, rejects several times too
+    often there (measured by simulation: tests/test_stats.py, bench/stats_check.py).
+
+    Returns the mean, `ci_low`, `ci_high`, `p_value`, the standard error `se` and its
+    two parts, which add up in squares (se**2 = seed_se**2 + test_se**2): `seed_se`,
+    var_a / S (held at zero where the estimate is negative; NaN with one seed, when the
+    interval covers the test images only: a t over the images), `test_se`,
+    var_b / n + var_e / (S n); `dominant`, the larger: "seeds" or "test images"; and
+    the estimated parts of the variance that `detectable_difference` reads.
     """
     from scipy.stats import t
 
     y = np.atleast_2d(np.asarray(scores, dtype=float))
     seeds, images = y.shape
-    mean = float(y.mean())
-    by_image = y.mean(axis=0)
-    ms_image = seeds * by_image.var(ddof=1) if images > 1 else 0.0
+    cell = seeds * images
     if seeds == 1:
-        squares, df_terms, seed_var = [ms_image], [images - 1], math.nan
-        image_var = ms_image / images
+        mean, ms_image = float(y.mean()), float(y.var(ddof=1)) if images > 1 else 0.0
+        ms_seed = ms_error = math.nan
+        test_var, seed_var = ms_image / cell, math.nan
+        se = math.sqrt(test_var)
+        if se > 0:
+            half = float(t.ppf(0.5 + level / 2, images - 1)) * se
+            p_value = float(2 * t.sf(abs(mean) / se, images - 1))
+        else:
+            half, p_value = 0.0, 1.0 if mean == 0 else 0.0
     else:
-        ms_seed = images * y.mean(axis=1).var(ddof=1)
-        residual = y - y.mean(axis=1)[:, None] - by_image[None, :] + mean
-        ms_error = float((residual**2).sum()) / ((seeds - 1) * (images - 1))
-        squares, df_terms = [ms_seed, ms_image], [seeds - 1, images - 1]
-        seed_var = max(ms_seed - ms_error, 0.0) / (seeds * images)
-        image_var = max(ms_image - ms_error, 0.0) / (seeds * images) + ms_error / (seeds * images)
-    variance = sum(squares) / (seeds * images)
-    terms = sum(m**2 / d for m, d in zip(squares, df_terms, strict=True) if d > 0)
-    df = sum(squares) ** 2 / terms if terms > 0 else math.inf
-    if seeds_df and seeds > 1:
-        df = seeds - 1
-    se = math.sqrt(variance)
-    if se > 0:
-        half = float(t.ppf(0.5 + level / 2, df)) * se
-        p_value = float(2 * t.sf(abs(mean) / se, df))
-    else:
-        half, p_value = 0.0, 1.0 if mean == 0 else 0.0
+        test = {k: float(v) for k, v in crossed_test(y, level).items()}
+        mean, half, p_value = test["mean"], test["half_width"], test["p_value"]
+        ms_seed, ms_image, ms_error = test["ms_seed"], test["ms_image"], test["ms_error"]
+        seed_var, test_var = max(ms_seed - ms_error, 0.0) / cell, ms_image / cell
+        se = math.sqrt(seed_var + test_var)
     return {
         "mean": mean,
         "seed_se": math.sqrt(seed_var) if not math.isnan(seed_var) else math.nan,
-        "image_se": math.sqrt(image_var),
+        "test_se": math.sqrt(test_var),
         "se": se,
-        "df": df,
         "ci_low": mean - half,
         "ci_high": mean + half,
         "p_value": p_value,
-        "dominant": "seeds" if seed_var > image_var else "test images",
+        "dominant": "seeds" if seed_var > test_var else "test images",
+        "components": {
+            "seeds": seeds,
+            "images": images,
+            "var_seeds": max(ms_seed - ms_error, 0.0) / images if seeds > 1 else math.nan,
+            "var_images": max(ms_image - ms_error, 0.0) / seeds,
+            "var_error": ms_error,
+        },
     }
+
+
+def detectable_difference(components: dict, alpha: float, power: float = 0.8) -> dict:
+    """The smallest true difference that the two-source test at level `alpha` detects
+    with the given power, for this design and for twice the seeds or twice the images.
+
+    `components` are the variance parts that `two_source` estimated (per seed var_a,
+    per image var_b, residual var_e). The difference is the critical one (where the
+    generalized p-value reaches `alpha`, the seeds' term at its expectation) plus
+    z(power) standard errors: the normal approximation to the test's power. Returns
+    `mdd`, `mdd_seeds_x2`, `mdd_images_x2` and `helps`: "more seeds", "more test images"
+    or "neither" (when doubling either shrinks it by under a tenth).
+    """
+    from scipy.stats import norm
+
+    def mdd(seeds: int, images: int) -> float:
+        var_a, var_b, var_e = (components[k] for k in ("var_seeds", "var_images", "var_error"))
+        if seeds < 2 or not np.isfinite(var_a):
+            return math.nan
+        seed_term = var_a / seeds + var_e / (seeds * images)
+        image_term = var_b / images
+        critical = float(generalized_half_width(seed_term, image_term, seeds - 1, 1 - alpha))
+        return critical + float(norm.ppf(power)) * math.sqrt(seed_term + image_term)
+
+    seeds, images = components["seeds"], components["images"]
+    now, more_seeds, more_images = (
+        mdd(seeds, images),
+        mdd(2 * seeds, images),
+        mdd(seeds, 2 * images),
+    )
+    if not np.isfinite(now) or min(more_seeds, more_images) > 0.9 * now:
+        helps = "neither"
+    else:
+        helps = "more seeds" if more_seeds < more_images else "more test images"
+    return {"mdd": now, "mdd_seeds_x2": more_seeds, "mdd_images_x2": more_images,
+            "helps": helps}  # fmt: skip
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:

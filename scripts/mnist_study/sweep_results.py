@@ -81,7 +81,7 @@ def mark_best(summary: pd.DataFrame, prediction_files, seeds: int) -> pd.DataFra
         for k in range(len(summary))
     ]  # fmt: skip
     best = int(np.argmax(summary["accuracy_mean"].to_numpy()))
-    tests = [stats.two_source(scores - by_point[best], seeds_df=True) for scores in by_point]
+    tests = [stats.two_source(scores - by_point[best]) for scores in by_point]
     summary = summary.copy()
     summary["best"] = [k == best for k in range(len(summary))]
     summary["difference_to_best"] = [t["mean"] for t in tests]
