@@ -114,7 +114,7 @@ from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.config import schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
-from mnist_study.models import CATEGORIES, KERAS, MODELS  # noqa: E402
+from mnist_study.models import CATEGORIES, KERAS, MODELS, SAVED  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
@@ -332,6 +332,7 @@ def all_targets(dataset):
         f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",
         *sweep_targets(dataset),
+        *robustness_targets(dataset),
         f"results/{dataset}/record/record.json",
     ]
 
@@ -379,7 +380,12 @@ def sweep_params(wildcards):
 
 # Wildcard values a benchmark path may hold besides the dataset.
 # (The stage costs are those of the study's own runs; a sweep's table has its points'.)
-BENCHMARK_WILDCARDS = {"components": [2, 3], "point": ["base"], "seed": SEEDS}
+BENCHMARK_WILDCARDS = {
+    "components": [2, 3],
+    "point": ["base"],
+    "seed": SEEDS,
+    "corruption": config["robustness"]["corruptions"],
+}
 
 
 def every_run(name):

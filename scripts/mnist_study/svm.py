@@ -97,7 +97,7 @@ def compare_kernels(
             result["macro_auc"],
             result["fit_seconds"],
         )
-        rows.append({"kernel": kernel, **result})
+        rows.append({"kernel": kernel, **result, "model": model})
     return rows
 
 

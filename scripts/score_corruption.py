@@ -1,0 +1,29 @@
+"""Rule score_corruption: every saved run of every model scored on one corrupted test set.
+
+Each model file is checked against its .sha256 and loaded once; the Keras backend is set
+up before Keras is imported, as in training.
+"""
+
+from mnist_study import data, scoring
+from mnist_study.datasets import DatasetSpec
+from mnist_study.keras_models import configure_backend
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.params.threads)
+    configure_backend(snakemake.params.threads, snakemake.params.backend)
+    test = data.read_split(snakemake.input.test)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    log.info(
+        "%s: scoring %d saved runs on %d corrupted test images",
+        snakemake.wildcards.corruption,
+        len(snakemake.input.models),
+        len(test),
+    )
+    rows = scoring.score_runs(snakemake.input.models, test.X, test.y, spec.n_classes)
+    scoring.write_scores(snakemake.output.scores, rows)
+
+
+run_rule(main, globals())
