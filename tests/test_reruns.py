@@ -19,6 +19,7 @@ import yaml
 from conftest import (
     FASHION_DIR,
     PER_SEED_RULES,
+    bookkeeping_counts,
     override,
     planned,
     planned_counts,
@@ -61,7 +62,7 @@ def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished, b
     args = override(finished, {"svm": {"grid": {"C": [0.1, 1, 10]}}})
     # Every seed's grid search, the choice, every final SVM (its rules), the tables.
     expected = dict.fromkeys(MODELS["svm_final"].rules, len(SEEDS)) | {"svm_grid_choice": 1}
-    assert planned_counts(finished, *args) == expected | dict.fromkeys(bookkeeping, 1)
+    assert planned_counts(finished, *args) == expected | bookkeeping_counts(bookkeeping)
 
 
 def test_numpy_network_setting_reruns_only_that_network(finished, bookkeeping):
@@ -79,8 +80,8 @@ def test_feature_map_image_reruns_only_the_cnn(finished, bookkeeping):
 @pytest.mark.slow(40)
 def test_cnn_epochs_rerun_the_cnn_and_the_tables(finished, bookkeeping):
     args = override(finished, {"cnn": {"epochs": 1}})
-    assert planned_counts(finished, *args) == {"train_cnn": len(SEEDS)} | dict.fromkeys(
-        bookkeeping, 1
+    assert planned_counts(finished, *args) == {"train_cnn": len(SEEDS)} | bookkeeping_counts(
+        bookkeeping
     )
     # One seed for real: its run retrains with the new setting, the others still wait.
     target = f"results/mnist-sample/cnn/base/seed-{SEEDS[0]}/history.csv"
@@ -100,7 +101,7 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookke
     # seed's final SVM, which trains with the choice; the tables.
     final = {"train_final_svm": len(SEEDS) + 1, "score_final_svm": len(SEEDS) + 1}
     expected = dict.fromkeys(PER_SEED, 1) | final | {"svm_grid_choice": 1}
-    expected |= dict.fromkeys(bookkeeping, 1)
+    expected |= bookkeeping_counts(bookkeeping)
     assert planned_counts(finished, *args) == expected
     # For real, the new seed's own training and the choice over every seed (the tables
     # over another seed list run for real in tests/test_user_datasets.py): no other
@@ -114,13 +115,13 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookke
     assert untouched.stat().st_mtime_ns == stamp
     best = json.loads((finished / "results/mnist-sample/svm/grid_best.json").read_text())
     assert best["seeds"] == [*SEEDS, new]
-    assert planned_counts(finished, *args) == final | dict.fromkeys(bookkeeping, 1)
+    assert planned_counts(finished, *args) == final | bookkeeping_counts(bookkeeping)
 
 
 def test_removing_a_seed_reruns_only_the_choice_and_the_tables(finished, bookkeeping):
     args = override(finished, {"repeats": {"seeds": SEEDS[:-1]}})
     final = {"train_final_svm": len(SEEDS) - 1, "score_final_svm": len(SEEDS) - 1}
-    expected = final | {"svm_grid_choice": 1} | dict.fromkeys(bookkeeping, 1)
+    expected = final | {"svm_grid_choice": 1} | bookkeeping_counts(bookkeeping)
     # The dry run's plan is the claim; the tables over another seed list are run for
     # real by the five-class dataset's test (tests/test_user_datasets.py).
     assert planned_counts(finished, *args) == expected
