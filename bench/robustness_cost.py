@@ -1,0 +1,98 @@
+"""What the robustness stage adds to a run: one command, a JSON and a Markdown summary.
+
+    python bench/robustness_cost.py --cores 2                  # bundled sample, default config
+    python bench/robustness_cost.py --cores 2 --dataset fashion-mnist --dataset-dir DIR
+
+In one fresh copy of the workflow: the default run from cold without the stage
+(`robustness.corruptions: []`; the errors' tables stay), then the same config with the
+corruptions back, which runs only the stage (each corruption's test set and scoring job,
+and the tables); its wall time against the first run's is the stage's share of the
+default run. Also each stage job's own time from its benchmark file (wall, CPU) and the
+start-up cost of a scoring job (its wall time less the time its log says the scoring of
+the runs took). Writes bench/results/robustness_cost[_<dataset>].{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, copy_workflow, write_summary  # noqa: E402
+
+STAGE_JOBS = ("corrupt_test_set_", "score_corruption_")
+
+
+def timed(command, cwd) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--dataset", default="mnist-sample")
+    parser.add_argument("--dataset-dir", default="")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    suffix = "" if args.dataset == "mnist-sample" else f"_{args.dataset}"
+    out = args.out or RESULTS / f"robustness_cost{suffix}"
+    scratch = Path(tempfile.mkdtemp(prefix="robustness-cost-"))
+    workdir = copy_workflow(scratch / "pipeline")
+    (workdir / "no-robustness.yaml").write_text("robustness:\n  corruptions: []\n")
+    snakemake = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+    snakemake += ["--config", f"dataset={args.dataset}"]
+    if args.dataset_dir:
+        snakemake.append(f"dataset_dir={args.dataset_dir}")
+    print("default run without the stage ...", flush=True)
+    without = timed([*snakemake, "--configfile", "config.yaml", "no-robustness.yaml"], workdir)
+    print(f"  {without:.1f} s; the stage alone ...", flush=True)
+    stage = timed(snakemake, workdir)
+    print(f"  {stage:.1f} s", flush=True)
+    bench = workdir / f"results/{args.dataset}/benchmarks"
+    jobs = []
+    for path in sorted(bench.glob("*.tsv")):
+        if path.stem.startswith(STAGE_JOBS):
+            row = pd.read_csv(path, sep="\t").iloc[0]
+            jobs.append({"job": path.stem, "wall_s": float(row["s"]),
+                         "cpu_s": float(row["cpu_time"])})  # fmt: skip
+    table = pd.DataFrame(jobs)
+    summary = {
+        "dataset": args.dataset,
+        "cores": args.cores,
+        "run_without_stage_s": without,
+        "stage_s": stage,
+        "share_of_default_run": stage / (without + stage),
+        "stage_jobs_wall_s": float(table["wall_s"].sum()) if len(table) else 0.0,
+        "jobs": jobs,
+    }
+    markdown = "\n".join(
+        [
+            f"# Robustness stage cost, {args.dataset}, --cores {args.cores}",
+            "",
+            f"Default run without the stage: {without:.1f} s; the stage alone afterwards: "
+            f"{stage:.1f} s, **{100 * summary['share_of_default_run']:.1f}%** of the whole "
+            f"default run ({without + stage:.1f} s). Stage jobs' own wall time: "
+            f"{summary['stage_jobs_wall_s']:.1f} s.",
+            "",
+            table.to_markdown(index=False, floatfmt=".1f") if len(table) else "",
+            "",
+        ]
+    )
+    write_summary(out, summary, markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
