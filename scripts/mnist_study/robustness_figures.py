@@ -57,11 +57,9 @@ def reliability(curves: dict, title: str) -> plt.Figure:
     the share of images in each bin below."""
     models = list(curves)
     parts = list(dict.fromkeys(p for c in curves.values() for p in c))
+    rows, columns = max(len(models), 1), max(len(parts), 1)
     fig, axes = plt.subplots(
-        max(len(models), 1),
-        max(len(parts), 1),
-        figsize=(4 * max(len(parts), 1), 3.6 * max(len(models), 1)),
-        squeeze=False,  # fmt: skip
+        rows, columns, figsize=(4 * columns, 3.6 * rows), squeeze=False, layout="constrained"
     )
     for i, model in enumerate(models):
         for j, part in enumerate(parts):
