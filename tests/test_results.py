@@ -227,7 +227,11 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
     assert headline["test accuracy"].tolist() == pytest.approx(accuracy["mean"].round(4).tolist())
     said = pd.read_csv(tables / "conclusions.csv")["what the data say"].tolist()
     assert said[0].startswith(f"The {short_name(accuracy['model'].iloc[0])} is the most accurate")
-    assert len(said) == 2
+    pairs = pd.read_csv(tables / "model_comparison.csv")
+    top = set(accuracy["model"][:3])
+    leading = pairs[pairs["model_a"].isin(top) & pairs["model_b"].isin(top)]
+    assert len(said) == 2 + (not leading["supported"].all())
+    assert (pairs["detectable"] > 0).all() and (pairs["detectable"] < 0.2).all()
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
     mine = collected[(collected["dataset"] == "mnist-sample") & (collected["model"] == "mlp")]
     assert mine.loc[mine["metric"] == "accuracy", "mean"].iloc[0] == pytest.approx(mlp["mean"])
@@ -408,6 +412,9 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
             "model_b": ["cnn", "svm_final", "cnn", "nn_numpy"],
             "difference": [0.0071, 0.006, 0.0012, 0.048],
             "supported": [True, False, False, True],
+            "detectable": [0.0065, 0.0081, 0.0077, 0.0062],
+            "detectable_seeds_x2": [0.006, 0.0079, 0.0074, 0.0061],
+            "detectable_images_x2": [0.0046, 0.0057, 0.0055, 0.0044],
         }
     )
     said = results.conclusions(summary, pairs)
@@ -416,6 +423,11 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert "numpy" not in said[1]
     assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
     assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]
+    # What the run can resolve, over the two pairs it cannot tell apart.
+    assert said[2].startswith("Differences below 0.77-0.81 points are beyond this run")
+    assert "more seeds would not; more test images would help" in said[2]
+    assert "(twice the seeds: 0.77, twice the test images: 0.56)" in said[2]
+    assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
 
 
 def test_a_failed_run_is_counted_named_and_left_out_of_the_intervals():
