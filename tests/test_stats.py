@@ -152,7 +152,7 @@ def test_pair_test_size_is_its_level_and_holm_holds_the_family(regime, seeds):
     correction leaves any pair "supported" is at least 1% (a procedure that never
     rejects fails) and not above 5% beyond Monte Carlo error (5% + 2.33 standard errors
     of a 5% rate over 400 replications: the one-sided 1% allowance). Satterthwaite's t
-    on the same design gives 13-21% family-wise error at 3 seeds (bench/README.md)."""
+    on the same draws gives 14-24% family-wise error at 3 seeds (bench/README.md)."""
     result = simulation.null_family(np.random.default_rng(seeds), regime, seeds, reps=400)
     assert result["pairs"] == 28
     assert 0.035 <= result["size"] <= 0.065, result
