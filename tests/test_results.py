@@ -424,9 +424,10 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
     assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]
     # What the run can resolve, over the two pairs it cannot tell apart.
-    assert said[2].startswith("Differences below 0.77-0.81 points are beyond this run")
-    assert "more seeds would not; more test images would help" in said[2]
-    assert "(twice the seeds: 0.77, twice the test images: 0.56)" in said[2]
+    assert said[2] == (
+        "Differences below 0.77-0.81 points are beyond this run; more test images would help"
+        " (0.56 with twice as many), more seeds would not (0.77 with twice as many)."
+    )
     assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
 
 
