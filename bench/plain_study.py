@@ -169,7 +169,8 @@ def table_steps(config: dict, spec, out: Path):
     yield "metrics_summary", job(1, inputs, outputs, {}, **name)
     outputs = {"tables": each("model_comparison", "csv", "md")}
     outputs |= paths(tables, "by_seed=model_comparison_by_seed.csv figure=paired_differences.png")
-    yield "model_comparison", job(1, predictions, outputs, {}, **name)
+    inputs = {**predictions, "metrics": str(tables / "metrics.parquet")}
+    yield "model_comparison", job(1, inputs, outputs, {}, **name)
     inputs = paths(tables, "summary=metrics_summary.parquet comparison=model_comparison.csv "
                    "metrics=metrics.parquet")  # fmt: skip
     outputs = paths(tables, "table=headline.csv conclusions=conclusions.csv")
