@@ -7,7 +7,7 @@ has just trained.
 import numpy as np
 import pandas as pd
 
-from mnist_study import data, figures, metrics
+from mnist_study import data, figures, metrics, phases
 from mnist_study.datasets import DatasetSpec
 from mnist_study.keras_models import configure_backend
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
@@ -23,6 +23,7 @@ def main(snakemake):
     kind = snakemake.params.kind
     settings = snakemake.params.settings
     seed = snakemake.params.seed
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     test.warn_absent_classes()
@@ -34,6 +35,7 @@ def main(snakemake):
                 f"images: give an index from 0 to {len(train) - 1}"
             )
     spec = DatasetSpec.from_params(snakemake.params.dataset)
+    phases.begin("compute")
     run = keras_models.fit_and_predict(
         kind, settings, seed, train.X, train.y, test.X, classes=spec.n_classes
     )
@@ -57,6 +59,7 @@ def main(snakemake):
         scores["macro_auc"],
     )
 
+    phases.begin("write")
     with atomic_path(snakemake.output.model) as tmp:
         staging = tmp.with_suffix(".keras")  # Keras insists on the .keras suffix
         try:
