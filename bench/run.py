@@ -118,6 +118,8 @@ def job_phases(workdir: Path, name: str) -> dict:
         "phase_seconds": {k: round(float(v), 2) for k, v in frame.sum().items()},
         "median_start_seconds": float(frame.loc[~keras, "start"].median()),
         "median_start_keras_seconds": float(frame.loc[keras, "start"].median()),
+        "median_start_cpu_seconds": float(frame.loc[~keras, "start_cpu"].median()),
+        "median_start_cpu_keras_seconds": float(frame.loc[keras, "start_cpu"].median()),
         "start_by_rule": {
             rule: round(float(v), 2) for rule, v in frame.groupby(level=0)["start"].median().items()
         },
@@ -154,7 +156,9 @@ def markdown(summary: dict) -> str:
             "",
             f"Median job start (process creation to its own work), {r['jobs_recorded']} "
             f"jobs: {r['median_start_seconds']:.2f} s, the Keras jobs "
-            f"{r['median_start_keras_seconds']:.2f} s. Every job's phases summed: "
+            f"{r['median_start_keras_seconds']:.2f} s; its CPU time "
+            f"{r['median_start_cpu_seconds']:.2f} s and {r['median_start_cpu_keras_seconds']:.2f}"
+            " s. Every job's phases summed: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in r["phase_seconds"].items())
             + ". Median start by rule: "
             + ", ".join(f"{k} {v:.2f}" for k, v in r["start_by_rule"].items())

@@ -37,6 +37,7 @@ def process_age() -> float:
 _IMPORTED = time.perf_counter()
 
 
+_start_cpu = 0.0  # the process's CPU seconds when its start ended
 _provisional = False  # the last mark is main's own, until the script marks a phase
 
 
@@ -57,7 +58,9 @@ def begin(phase: str) -> None:
         raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
     now = time.perf_counter()
     if not _marks:
+        global _start_cpu
         _marks.append(("start", now - process_age()))
+        _start_cpu = time.process_time()
     if _provisional:
         if phase != "record":  # a script that marked nothing: its main was compute
             _marks.pop()
@@ -67,9 +70,13 @@ def begin(phase: str) -> None:
 
 
 def seconds() -> dict[str, float]:
-    """{phase: seconds} so far, every phase of PHASES (0 where the job had none)."""
+    """{phase: seconds} so far, every phase of PHASES (0 where the job had none), and
+    `start_cpu`: the CPU seconds the start took, which other processes on the same
+    cores do not stretch as they stretch its wall time."""
     totals = dict.fromkeys(PHASES, 0.0)
     ends = [at for _, at in _marks[1:]] + [time.perf_counter()]
     for (phase, began), ended in zip(_marks, ends, strict=True):
         totals[phase] += ended - began
-    return {phase: round(value, 4) for phase, value in totals.items()}
+    return {phase: round(value, 4) for phase, value in totals.items()} | {
+        "start_cpu": round(_start_cpu, 4)
+    }
