@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT, suite_settings
 from mnist_study import comparison, costs, data, metrics, results, runlog, stats, study
+from mnist_study.costs import PHASE_COLUMNS
 from mnist_study.metrics import metric_row
 from mnist_study.models import short_name, table_models
 
@@ -231,6 +232,10 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     assert {"train_mlp", "svm_grid_search", "prepare_data", "train_cnn"} <= set(costs["job"])
     assert sorted(costs.loc[costs["job"] == "train_cnn", "seed"]) == SEEDS
     assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
+    # Every job's phases from its record: each positive, together within its wall time.
+    phases = costs[PHASE_COLUMNS]
+    assert phases["start_seconds"].gt(0).all() and phases["compute_seconds"].gt(0).all()
+    assert (phases.sum(axis=1) <= costs["wall_seconds"] + 0.5).all()
     comparison = pd.read_csv(tables / "study_comparison.csv")
     assert len(comparison) == 11 and comparison["this_run"].notna().all()
     assert comparison["difference"].isna().all()  # the sample is not the study's full MNIST
