@@ -20,6 +20,9 @@ def main(snakemake):
     configure_backend(snakemake.params.threads, snakemake.params.backend)
     from mnist_study import keras_models
 
+    if __name__ == "__main__":  # the job's own process, not bench/plain_study.py's
+        keras_models.skip_unused_probes(snakemake.params.backend)
+
     kind = snakemake.params.kind
     settings = snakemake.params.settings
     seed = snakemake.params.seed
