@@ -22,6 +22,7 @@ def main(snakemake):
 
     if __name__ == "__main__":  # the job's own process, not bench/plain_study.py's
         keras_models.skip_unused_probes(snakemake.params.backend)
+    import keras  # noqa: F401  # here, so that the framework's import counts in the start
 
     kind = snakemake.params.kind
     settings = snakemake.params.settings
