@@ -254,7 +254,9 @@ def job_modules(providers: dict[str, list[str]]) -> set[str]:
         for line in metadata.requires("snakemake") or []
         if "extra ==" not in line
     }
-    loaded = {name.partition(".")[0] for name in list(sys.modules)} - set(sys.stdlib_module_names)
+    # A module marked absent (None: keras_models.skip_unused_probes) was never imported.
+    modules = [name for name, module in list(sys.modules.items()) if module is not None]
+    loaded = {name.partition(".")[0] for name in modules} - set(sys.stdlib_module_names)
     return {
         name
         for name in loaded
