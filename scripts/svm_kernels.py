@@ -7,7 +7,7 @@ robustness stage to score them on corrupted test sets without fitting them again
 
 import pandas as pd
 
-from mnist_study import data, svm
+from mnist_study import data, phases, svm
 from mnist_study.metrics import metric_row
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import save_model, write_json, write_table
@@ -18,9 +18,11 @@ def main(snakemake):
     limit_threads(snakemake.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     test.warn_absent_classes()
+    phases.begin("compute")
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     log.info(
         "seed %d: fitting %s on %d training images, scoring on %d test images",
@@ -53,6 +55,7 @@ def main(snakemake):
             for r in rows
         ]
     )
+    phases.begin("write")
     write_table(table, snakemake.output.table)
     save_model({r["kernel"]: r["model"] for r in rows}, snakemake.output.models)
     confusion = pd.DataFrame(
