@@ -190,6 +190,8 @@ GRID_SEARCH_MAX_THREADS = 8
 
 
 DATASET_NAMES = list(DATASET_SPECS)
+# The robustness stage's corruptions (rules/robustness.smk), one scoring job each.
+CORRUPTIONS = config["robustness"]["corruptions"]
 # Every dataset's four file names (MNIST's, unless a user dataset names its own).
 DATASET_FILES = sorted({name for spec in DATASET_SPECS.values() for name in spec.files.values()})
 
@@ -201,6 +203,7 @@ wildcard_constraints:
     seed=r"\d+",
     file="|".join(map(re.escape, DATASET_FILES)),
     components="2|3",
+    corruption="|".join(CORRUPTIONS) or "(?!)",
 
 
 def grid_search_threads(wildcards):
@@ -384,7 +387,7 @@ BENCHMARK_WILDCARDS = {
     "components": [2, 3],
     "point": ["base"],
     "seed": SEEDS,
-    "corruption": config["robustness"]["corruptions"],
+    "corruption": CORRUPTIONS,
 }
 
 
@@ -407,3 +410,32 @@ def benchmark_files(wildcards):
         if "{dataset}" in pattern:
             files += expand(pattern, dataset=wildcards.dataset, **BENCHMARK_WILDCARDS)
     return sorted(set(files))
+
+
+# The robustness stage (rules/robustness.smk).
+def saved_models(wildcards):
+    """Every saved model file of every seed's run of every stochastic model."""
+    return [f for model in MODELS for f in run_files(model, SAVED[model], wildcards.dataset)]
+
+
+def saved_checksums(wildcards):
+    """Their .sha256 files."""
+    return [f"{f}.sha256" for f in saved_models(wildcards)]
+
+
+def corruption_files(name):
+    """Input function: `name` of every corruption of the config."""
+
+    def files(wildcards):
+        return [f"results/{wildcards.dataset}/robustness/{name}/{c}.parquet" for c in CORRUPTIONS]
+
+    return files
+
+
+def robustness_targets(dataset):
+    """The stage's tables and figures (none without corruptions, but the errors')."""
+    tables = f"results/{dataset}/tables"
+    errors = [f"{tables}/per_class_accuracy.csv", f"{tables}/hard_images.png"]
+    if not CORRUPTIONS:
+        return errors
+    return [f"{tables}/robustness.csv", f"{tables}/robustness_heatmap.png", *errors]

@@ -3,40 +3,6 @@
 # set and one scoring job per corruption: adding a corruption plans only its own two jobs
 # and the tables, and a job's params hold only its own corruption's settings.
 
-CORRUPTIONS = config["robustness"]["corruptions"]
-
-
-wildcard_constraints:
-    corruption="|".join(CORRUPTIONS) or "(?!)",
-
-
-def saved_models(wildcards):
-    """Every saved model file of every seed's run of every stochastic model."""
-    return [f for model in MODELS for f in run_files(model, SAVED[model], wildcards.dataset)]
-
-
-def saved_checksums(wildcards):
-    return [f"{f}.sha256" for f in saved_models(wildcards)]
-
-
-def corruption_files(name):
-    """Input function: `name` of every corruption of the config."""
-
-    def files(wildcards):
-        return [f"results/{wildcards.dataset}/robustness/{name}/{c}.parquet" for c in CORRUPTIONS]
-
-    return files
-
-
-def robustness_targets(dataset):
-    """The stage's tables and figures (none without corruptions, but the errors')."""
-    tables = f"results/{dataset}/tables"
-    errors = [f"{tables}/per_class_accuracy.csv", f"{tables}/hard_images.png"]
-    if not CORRUPTIONS:
-        return errors
-    return [f"{tables}/robustness.csv", f"{tables}/robustness_heatmap.png", *errors]
-
-
 rule corrupt_test_set:
     input:
         test="results/{dataset}/data/test.parquet",
