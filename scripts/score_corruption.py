@@ -4,7 +4,7 @@ Each model file is checked against its .sha256 and loaded once; the Keras backen
 up before Keras is imported, as in training.
 """
 
-from mnist_study import data, scoring
+from mnist_study import data, phases, scoring
 from mnist_study.datasets import DatasetSpec
 from mnist_study.keras_models import configure_backend
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
@@ -14,6 +14,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.params.threads)
     configure_backend(snakemake.params.threads, snakemake.params.backend)
+    phases.begin("read")
     test = data.read_split(snakemake.input.test)
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     log.info(
@@ -22,7 +23,9 @@ def main(snakemake):
         len(snakemake.input.models),
         len(test),
     )
+    phases.begin("compute")
     rows = scoring.score_runs(snakemake.input.models, test.X, test.y, spec.n_classes)
+    phases.begin("write")
     scoring.write_scores(snakemake.output.scores, rows)
 
 
