@@ -7,14 +7,17 @@ In one fresh copy of the workflow: the default run from cold without the stage
 (`robustness.corruptions: []`; the errors' tables stay), then the same config with the
 corruptions back, which runs only the stage (each corruption's test set and scoring job,
 and the tables); its wall time against the first run's is the stage's share of the
-default run. Also each stage job's own time from its benchmark file (wall, CPU) and the
-start-up cost of a scoring job (its wall time less the time its log says the scoring of
-the runs took). Writes bench/results/robustness_cost[_<dataset>].{json,md}.
+default run. Also each stage job's own time from its benchmark file (wall, CPU) and
+its phases from its job record (start, read, compute, write; scripts/mnist_study/phases.py),
+and the machine's load average before and after each run (the figures are a ratio within
+one copy, but other processes on the same cores stretch both runs). Writes
+bench/results/robustness_cost[_<dataset>].{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -29,14 +32,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, copy_workflow, write_summary  # noqa: E402
 
 STAGE_JOBS = ("corrupt_test_set_", "score_corruption_")
+LOAD_POINTS = ("before_first", "after_first", "before_stage", "after_stage")
 
 
-def timed(command, cwd) -> float:
+def timed(command, cwd, loads: list) -> float:
+    """Wall seconds of `command`; appends the 1-minute load average before and after."""
+    loads.append(os.getloadavg()[0])
     start = time.perf_counter()
     subprocess.run(
         command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    loads.append(os.getloadavg()[0])
+    return seconds
+
+
+def job_phases(logs: Path, job: str) -> dict:
+    """{phase: seconds} of a job from its record beside its log (empty if none)."""
+    record = logs / f"{job}.log.json"
+    if not record.exists():
+        return {}
+    phases = json.loads(record.read_text()).get("phases", {})
+    return {p: float(phases[p]) for p in ("start", "read", "compute", "write") if p in phases}
 
 
 def main() -> None:
@@ -55,18 +72,23 @@ def main() -> None:
     snakemake += ["--config", f"dataset={args.dataset}"]
     if args.dataset_dir:
         snakemake.append(f"dataset_dir={args.dataset_dir}")
+    loads: list[float] = []
     print("default run without the stage ...", flush=True)
-    without = timed([*snakemake, "--configfile", "config.yaml", "no-robustness.yaml"], workdir)
+    without = timed(
+        [*snakemake, "--configfile", "config.yaml", "no-robustness.yaml"], workdir, loads
+    )
     print(f"  {without:.1f} s; the stage alone ...", flush=True)
-    stage = timed(snakemake, workdir)
+    stage = timed(snakemake, workdir, loads)
     print(f"  {stage:.1f} s", flush=True)
     bench = workdir / f"results/{args.dataset}/benchmarks"
+    logs = workdir / f"results/{args.dataset}/logs"
     jobs = []
     for path in sorted(bench.glob("*.tsv")):
         if path.stem.startswith(STAGE_JOBS):
             row = pd.read_csv(path, sep="\t").iloc[0]
             jobs.append({"job": path.stem, "wall_s": float(row["s"]),
-                         "cpu_s": float(row["cpu_time"])})  # fmt: skip
+                         "cpu_s": float(row["cpu_time"])}
+                        | job_phases(logs, path.stem))  # fmt: skip
     table = pd.DataFrame(jobs)
     summary = {
         "dataset": args.dataset,
@@ -75,6 +97,7 @@ def main() -> None:
         "stage_s": stage,
         "share_of_default_run": stage / (without + stage),
         "stage_jobs_wall_s": float(table["wall_s"].sum()) if len(table) else 0.0,
+        "load_average_1min": dict(zip(LOAD_POINTS, loads, strict=True)),
         "jobs": jobs,
     }
     markdown = "\n".join(
@@ -84,7 +107,9 @@ def main() -> None:
             f"Default run without the stage: {without:.1f} s; the stage alone afterwards: "
             f"{stage:.1f} s, **{100 * summary['share_of_default_run']:.1f}%** of the whole "
             f"default run ({without + stage:.1f} s). Stage jobs' own wall time: "
-            f"{summary['stage_jobs_wall_s']:.1f} s.",
+            f"{summary['stage_jobs_wall_s']:.1f} s. Load average (1 min) before and after "
+            f"the first run {loads[0]:.1f}, {loads[1]:.1f}; the stage {loads[2]:.1f}, "
+            f"{loads[3]:.1f}, on {os.cpu_count()} cores.",
             "",
             table.to_markdown(index=False, floatfmt=".1f") if len(table) else "",
             "",
