@@ -238,17 +238,53 @@ def assert_one_line_error(proc, log, *parts):
     assert logged.index(parts[0]) < logged.index("Traceback")
 
 
+def tamper(model):
+    """Append a byte to a saved model, keeping its modification time: Snakemake sees no
+    newer input, so only the jobs a test forces read it."""
+    stamp = model.stat()
+    model.write_bytes(model.read_bytes() + b"\x00")
+    os.utime(model, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+
 def test_tampered_model_is_refused_in_one_line(finished):
     # Read back by the record, for the final SVM's model card (the job that trains the
     # model scores it in memory); --forcerun: the record's inputs are the default target's.
-    model = finished / "results/mnist-sample/svm_final/base/seed-0/model.skops"
-    model.write_bytes(model.read_bytes() + b"\x00")
+    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.skops")
     proc = run_snakemake(finished, "--forcerun", "record", check=False)
     log = finished / "results/mnist-sample/logs/record.log"
     assert_one_line_error(
         proc, log, "rule record:", "model.skops: sha256 is", "refusing to load it",
         "Rerun the job that wrote it",
     )  # fmt: skip
+
+
+def test_tampered_model_is_refused_by_every_scoring_job(finished):
+    # Each corruption's scoring job loads every saved model: forced, with --keep-going,
+    # each refuses the tampered one in one line of its own, and none writes its scores.
+    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.skops")
+    corruptions = suite_settings()["robustness"]["corruptions"]
+    scores = finished / "results/mnist-sample/robustness/scores"
+    assert all((scores / f"{c}.parquet").exists() for c in corruptions)
+    proc = run_snakemake(
+        finished, "--forcerun", "score_corruption", "--keep-going", check=False,
+        targets=[str(scores.relative_to(finished) / f"{c}.parquet") for c in corruptions],
+    )  # fmt: skip
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    refusals = [
+        line
+        for line in text.splitlines()
+        if "rule score_corruption:" in line and "model.skops: sha256 is" in line
+    ]
+    assert len(refusals) == len(corruptions), text[-4000:]
+    assert "Traceback" not in text, text[-4000:]
+    for corruption in corruptions:
+        log = finished / f"results/mnist-sample/logs/score_corruption_{corruption}.log"
+        logged = log.read_text()
+        assert logged.count("refusing to load it") == 1, logged[-2000:]
+        assert logged.index("rule score_corruption:") < logged.index("Traceback")
+        # Forced, the old scores were removed before the job ran; it wrote none.
+        assert not (scores / f"{corruption}.parquet").exists()
 
 
 def test_corrupt_dataset_file_is_refused_in_one_line(finished, tmp_path):
