@@ -9,8 +9,9 @@ corruptions back, which runs only the stage (each corruption's test set and scor
 and the tables); its wall time against the first run's is the stage's share of the
 default run. Also each stage job's own time from its benchmark file (wall, CPU) and
 its phases from its job record (start, read, compute, write; scripts/mnist_study/phases.py),
-and the machine's load average before and after each run (the figures are a ratio within
-one copy, but other processes on the same cores stretch both runs). Writes
+the CPU time of each run (every process under it), and the machine's load average before
+and after each run (the figures are ratios within one copy, but other processes on the
+same cores stretch the wall times; the CPU times hardly). Writes
 bench/results/robustness_cost[_<dataset>].{json,md}.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,16 +37,21 @@ STAGE_JOBS = ("corrupt_test_set_", "score_corruption_")
 LOAD_POINTS = ("before_first", "after_first", "before_stage", "after_stage")
 
 
-def timed(command, cwd, loads: list) -> float:
-    """Wall seconds of `command`; appends the 1-minute load average before and after."""
+def timed(command, cwd, loads: list) -> tuple[float, float]:
+    """Wall seconds of `command` and the CPU seconds (user and system) of it and every
+    process under it; appends the 1-minute load average before and after. Other
+    processes on the same cores stretch the wall time, hardly the CPU time."""
     loads.append(os.getloadavg()[0])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     loads.append(os.getloadavg()[0])
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def job_phases(logs: Path, job: str) -> dict:
@@ -74,11 +81,11 @@ def main() -> None:
         snakemake.append(f"dataset_dir={args.dataset_dir}")
     loads: list[float] = []
     print("default run without the stage ...", flush=True)
-    without = timed(
+    without, without_cpu = timed(
         [*snakemake, "--configfile", "config.yaml", "no-robustness.yaml"], workdir, loads
     )
     print(f"  {without:.1f} s; the stage alone ...", flush=True)
-    stage = timed(snakemake, workdir, loads)
+    stage, stage_cpu = timed(snakemake, workdir, loads)
     print(f"  {stage:.1f} s", flush=True)
     bench = workdir / f"results/{args.dataset}/benchmarks"
     logs = workdir / f"results/{args.dataset}/logs"
@@ -96,6 +103,9 @@ def main() -> None:
         "run_without_stage_s": without,
         "stage_s": stage,
         "share_of_default_run": stage / (without + stage),
+        "run_without_stage_cpu_s": without_cpu,
+        "stage_cpu_s": stage_cpu,
+        "cpu_share_of_default_run": stage_cpu / (without_cpu + stage_cpu),
         "stage_jobs_wall_s": float(table["wall_s"].sum()) if len(table) else 0.0,
         "load_average_1min": dict(zip(LOAD_POINTS, loads, strict=True)),
         "jobs": jobs,
@@ -106,7 +116,9 @@ def main() -> None:
             "",
             f"Default run without the stage: {without:.1f} s; the stage alone afterwards: "
             f"{stage:.1f} s, **{100 * summary['share_of_default_run']:.1f}%** of the whole "
-            f"default run ({without + stage:.1f} s). Stage jobs' own wall time: "
+            f"default run ({without + stage:.1f} s). CPU time (every process, user and "
+            f"system): {without_cpu:.1f} s and {stage_cpu:.1f} s, "
+            f"**{100 * summary['cpu_share_of_default_run']:.1f}%**. Stage jobs' own wall time: "
             f"{summary['stage_jobs_wall_s']:.1f} s. Load average (1 min) before and after "
             f"the first run {loads[0]:.1f}, {loads[1]:.1f}; the stage {loads[2]:.1f}, "
             f"{loads[3]:.1f}, on {os.cpu_count()} cores.",
