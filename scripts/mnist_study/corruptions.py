@@ -204,16 +204,21 @@ def _swap_axes(matrix):
     return matrix[::-1, ::-1]
 
 
-def shear(x, c, rng):
+def _either_way(x, rng, matrix_of):
+    """Each image under the affine map `matrix_of(sign)` (an (x, y) matrix), the sign
+    drawn for each image: the corruption goes either way."""
     sign = rng.choice([-1, 1], size=len(x))
     out = np.empty_like(x)
     for s in (-1, 1):
         which = sign == s
         if which.any():
-            # skimage's AffineTransform(shear=c): x' = x - tan(c) y, as MNIST-C's inverse map
-            matrix = np.array([[1.0, -np.tan(s * c)], [0.0, 1.0]])
-            out[which] = _affine(x[which], _swap_axes(matrix))
+            out[which] = _affine(x[which], _swap_axes(matrix_of(s)))
     return out
+
+
+def shear(x, c, rng):
+    # skimage's AffineTransform(shear=c): x' = x - tan(c) y, as MNIST-C's inverse map
+    return _either_way(x, rng, lambda s: np.array([[1.0, -np.tan(s * c)], [0.0, 1.0]]))
 
 
 def scale(x, c, rng):
@@ -222,15 +227,11 @@ def scale(x, c, rng):
 
 
 def rotate(x, c, rng):
-    sign = rng.choice([-1, 1], size=len(x))
-    out = np.empty_like(x)
-    for s in (-1, 1):
-        which = sign == s
-        if which.any():
-            a = s * c
-            matrix = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-            out[which] = _affine(x[which], _swap_axes(matrix))
-    return out
+    def turn(s):
+        a = s * c
+        return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+    return _either_way(x, rng, turn)
 
 
 def translate(x, c, rng):

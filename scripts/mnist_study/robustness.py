@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import calibration, stats
-from .comparison import verdict
+from .comparison import pair_summary, verdict
 from .failures import usable
 
 # A run's condition besides the corruptions: the clean test set.
@@ -140,22 +140,8 @@ def robustness_comparison(clean: dict, corrupted: dict, alpha: float = 0.05) -> 
                 first_, second_, a, b = second, first, b, a
             else:
                 first_, second_ = first, second
-            test = stats.two_source(a - b)
-            rows.append(
-                {
-                    "model_a": first_,
-                    "model_b": second_,
-                    "seeds": len(both),
-                    "accuracy_a": float(a.mean()),
-                    "accuracy_b": float(b.mean()),
-                    "difference": test["mean"],
-                    "ci_low": test["ci_low"],
-                    "ci_high": test["ci_high"],
-                    "seed_se": test["seed_se"],
-                    "test_se": test["test_se"],
-                    "p_value": test["p_value"],
-                }
-            )
+            summary, _ = pair_summary(a, b)
+            rows.append({"model_a": first_, "model_b": second_} | summary)
     table = pd.DataFrame(rows)
     if table.empty or not names:
         return table
