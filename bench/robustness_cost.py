@@ -2,6 +2,7 @@
 
     python bench/robustness_cost.py --cores 2                  # bundled sample, default config
     python bench/robustness_cost.py --cores 2 --dataset fashion-mnist --dataset-dir DIR
+    python bench/robustness_cost.py --parts-of /tmp/robustness-cost-XXXX/pipeline
 
 In one fresh copy of the workflow: the default run from cold without the stage
 (`robustness.corruptions: []`; the errors' tables stay), then the same config with the
@@ -12,7 +13,10 @@ its phases from its job record (start, read, compute, write; scripts/mnist_study
 the CPU time of each run (every process under it), and the machine's load average before
 and after each run (the figures are ratios within one copy, but other processes on the
 same cores stretch the wall times; the CPU times hardly). Writes
-bench/results/robustness_cost[_<dataset>].{json,md}.
+bench/results/robustness_cost[_<dataset>].{json,md}. With `--parts-of` a finished copy,
+only where one scoring job's CPU time goes (PARTS: its imports, then each model's loads
+and scoring on one corrupted test set), in a fresh process, into
+bench/results/robustness_scoring_parts.{json,md}.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, copy_workflow, write_summary  # noqa: E402
+from common import RESULTS, ROOT, copy_workflow, write_summary  # noqa: E402
 
 STAGE_JOBS = ("corrupt_test_set_", "score_corruption_")
 LOAD_POINTS = ("before_first", "after_first", "before_stage", "after_stage")
@@ -63,13 +67,79 @@ def job_phases(logs: Path, job: str) -> dict:
     return {p: float(phases[p]) for p in ("start", "read", "compute", "write") if p in phases}
 
 
+# One scoring job's parts, as scripts/score_corruption.py does them, in a fresh process:
+# CPU seconds of each, as JSON on the last line.
+PARTS = """
+import json, sys, time
+sys.path.insert(0, "scripts")
+from pathlib import Path
+marks, last = {}, time.process_time()
+def mark(name):
+    global last
+    now = time.process_time()
+    marks[name] = marks.get(name, 0.0) + now - last
+    last = now
+from mnist_study import data, keras_models, scoring
+from mnist_study.models import MODELS, SAVED
+from mnist_study.runtime import limit_threads
+mark("python, numpy, pyarrow, the package")
+limit_threads(1)
+keras_models.configure_backend(1, "tensorflow")
+import sklearn, skops.io
+mark("scikit-learn and skops")
+keras_models.skip_unused_probes("tensorflow")
+import keras
+mark("tensorflow and keras")
+results = Path(sys.argv[1])
+test = data.read_split(next(results.glob("robustness/test/*.parquet")))
+mark("the corrupted test set")
+from mnist_study.storage import load_model
+for model in MODELS:
+    for path in sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}")):
+        scoring.score_run(model, path, test.X, 10)
+        mark(f"{model}: load and score")
+for model in ("svm_kernels", "svm_final"):  # against libsvm's own decision values
+    for path in sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}")):
+        loaded = load_model(path)
+        mark(f"(aside) {model}: load again")
+        for svc in loaded.values() if isinstance(loaded, dict) else [loaded]:
+            svc.decision_function(test.X)
+        mark(f"(aside) {model}: libsvm's decision_function")
+print(json.dumps(marks))
+"""
+
+
+def scoring_parts(workdir: Path, dataset: str) -> dict:
+    """CPU seconds of each part of one scoring job on the finished copy `workdir`."""
+    results = workdir / "results" / dataset
+    out = subprocess.run(
+        [sys.executable, "-c", PARTS, str(results)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--dataset", default="mnist-sample")
     parser.add_argument("--dataset-dir", default="")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--parts-of", type=Path, default=None, help="a finished copy")
     args = parser.parse_args()
+    if args.parts_of:
+        parts = scoring_parts(args.parts_of, args.dataset)
+        table = pd.DataFrame({"part": list(parts), "cpu_s": list(parts.values())})
+        job = sum(v for k, v in parts.items() if not k.startswith("(aside)"))
+        markdown = (
+            f"# One scoring job's CPU time by part, {args.dataset}\n\n"
+            f"{table.to_markdown(index=False, floatfmt='.2f')}\n\n"
+            f"Total of the job's parts {job:.2f} s; the asides time libsvm's decision "
+            f"values on the same models, which the job no longer uses.\n"
+        )
+        write_summary(args.out or RESULTS / "robustness_scoring_parts", parts, markdown)
+        print(markdown)
+        return
     suffix = "" if args.dataset == "mnist-sample" else f"_{args.dataset}"
     out = args.out or RESULTS / f"robustness_cost{suffix}"
     scratch = Path(tempfile.mkdtemp(prefix="robustness-cost-"))
