@@ -86,7 +86,7 @@ rule robustness_tables:
             category=CATEGORIES["robustness"],
             labels={"table": "calibration error"},
         ),
-        conclusions="results/{dataset}/tables/robustness_conclusions.csv",
+        conclusions="results/{dataset}/tables/robustness_conclusions.txt",
         heatmap=report(
             "results/{dataset}/tables/robustness_heatmap.png",
             caption="../report/robustness_heatmap.rst",

@@ -6,7 +6,7 @@ import pandas as pd
 
 from mnist_study import data, failures, figures, results, robustness, robustness_figures, scoring
 from mnist_study.runtime import run_rule, setup_logging
-from mnist_study.storage import write_table, write_tables
+from mnist_study.storage import atomic_path, write_table, write_tables
 
 
 def main(snakemake):
@@ -35,8 +35,10 @@ def main(snakemake):
     pairs = robustness.robustness_comparison(clean, corrupted)
     write_table(pairs, snakemake.output.comparison)
     said = robustness.conclusions(summary, pairs, labels)
-    write_table(pd.DataFrame({"how the models fail": said}), snakemake.output.conclusions)
     log.info("\n".join(said))
+    # The front page's paragraph (report/workflow.rst includes it as reStructuredText).
+    with atomic_path(snakemake.output.conclusions) as tmp:
+        tmp.write_text(" ".join(said) + "\n")
 
     bins = snakemake.params.bins
     calibration = robustness.calibration_table(

@@ -219,8 +219,18 @@ def test_mce_and_relative_mce_are_the_averages_of_the_errors():
     pairs = robustness.robustness_comparison(clean, corrupted)
     assert pairs[["model_a", "model_b"]].values.tolist() == [["a", "b"]]
     assert pairs["difference"].iloc[0] > 0
-    said = robustness.conclusions(table.reset_index(), pairs, {"a": "model A"})
-    assert said[0].startswith("Most robust over 2 corruptions of the test set: model A")
+    summary = table.reset_index()
+    said = robustness.conclusions(summary, pairs, {"a": "model A"})
+    mce = summary.iloc[0]
+    assert len(said) == 1 and said[0].startswith(
+        f"Most robust: model A, {100 * mce['mce']:.1f}% error ({100 * mce['mce_ci_low']:.1f}-"
+    )
+    assert f"under 2 corruptions, {100 * mce['clean_error']:.1f}% clean;" in said[0]
+    supported = bool(pairs["supported"].iloc[0])
+    support, cannot = "support it over every other model", "cannot tell it from any other"
+    assert (support in said[0], cannot in said[0]) == (supported, not supported)
+    flipped = robustness.conclusions(summary, pairs.assign(supported=not supported), {})[0]
+    assert (support in flipped, cannot in flipped) == (not supported, supported)
 
 
 def test_calibration_table_marks_the_svms_not_applicable():
