@@ -3,6 +3,7 @@
 # set and one scoring job per corruption: adding a corruption plans only its own two jobs
 # and the tables, and a job's params hold only its own corruption's settings.
 
+
 rule corrupt_test_set:
     input:
         test="results/{dataset}/data/test.parquet",
