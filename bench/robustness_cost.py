@@ -1,7 +1,7 @@
 """What the robustness stage adds to a run: one command, a JSON and a Markdown summary.
 
     python bench/robustness_cost.py --cores 2                  # bundled sample, default config
-    python bench/robustness_cost.py --cores 2 --dataset fashion-mnist --dataset-dir DIR
+    python bench/robustness_cost.py --cores 2 --dataset fashion-mnist --dataset-dir DIR --seeds 0
     python bench/robustness_cost.py --parts-of /tmp/robustness-cost-XXXX/pipeline
 
 In one fresh copy of the workflow: the default run from cold without the stage
@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--dataset-dir", default="")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--parts-of", type=Path, default=None, help="a finished copy")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="repeats.seeds")
     args = parser.parse_args()
     if args.parts_of:
         parts = scoring_parts(args.parts_of, args.dataset)
@@ -145,6 +146,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="robustness-cost-"))
     workdir = copy_workflow(scratch / "pipeline")
     (workdir / "no-robustness.yaml").write_text("robustness:\n  corruptions: []\n")
+    seeds = f"repeats:\n  seeds: {args.seeds}\n" if args.seeds else ""
+    (workdir / "seeds.yaml").write_text(seeds or "{}\n")
     snakemake = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     snakemake += ["--config", f"dataset={args.dataset}"]
     if args.dataset_dir:
@@ -152,10 +155,14 @@ def main() -> None:
     loads: list[float] = []
     print("default run without the stage ...", flush=True)
     without, without_cpu = timed(
-        [*snakemake, "--configfile", "config.yaml", "no-robustness.yaml"], workdir, loads
+        [*snakemake, "--configfile", "config.yaml", "seeds.yaml", "no-robustness.yaml"],
+        workdir,
+        loads,
     )
     print(f"  {without:.1f} s; the stage alone ...", flush=True)
-    stage, stage_cpu = timed(snakemake, workdir, loads)
+    stage, stage_cpu = timed(
+        [*snakemake, "--configfile", "config.yaml", "seeds.yaml"], workdir, loads
+    )
     print(f"  {stage:.1f} s", flush=True)
     bench = workdir / f"results/{args.dataset}/benchmarks"
     logs = workdir / f"results/{args.dataset}/logs"
@@ -170,6 +177,7 @@ def main() -> None:
     summary = {
         "dataset": args.dataset,
         "cores": args.cores,
+        "seeds": args.seeds or "the config's",
         "run_without_stage_s": without,
         "stage_s": stage,
         "share_of_default_run": stage / (without + stage),
