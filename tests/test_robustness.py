@@ -275,9 +275,10 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
         assert np.array_equal(split.X, test.X) == (name == "identity"), name
         scored = scoring.read_scores(results / f"robustness/scores/{name}.parquet")
         assert all(np.array_equal(r["label"], test.y) for m in scored.values() for r in m.values())
-    # the corruptions cost accuracy: each model's mean corruption error above its clean one
+    # the corruptions cost accuracy: each model's mean corruption error above its clean
+    # one, and below chance's (0.9 for ten classes): the models still see digits
     summary = pd.read_csv(results / "tables/robustness_summary.csv")
-    assert (summary["mce"] > summary["clean_error"]).all()
+    assert (summary["mce"] > summary["clean_error"]).all() and (summary["mce"] < 0.9).all()
     assert set(summary["model"]) == set(clean) and (summary["corruptions"] == len(names) - 1).all()
 
 
