@@ -114,7 +114,7 @@ from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.config import schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
-from mnist_study.models import CATEGORIES, KERAS, MODELS  # noqa: E402
+from mnist_study.models import CATEGORIES, KERAS, MODELS, SAVED  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
@@ -190,6 +190,8 @@ GRID_SEARCH_MAX_THREADS = 8
 
 
 DATASET_NAMES = list(DATASET_SPECS)
+# The robustness stage's corruptions (rules/robustness.smk), one scoring job each.
+CORRUPTIONS = config["robustness"]["corruptions"]
 # Every dataset's four file names (MNIST's, unless a user dataset names its own).
 DATASET_FILES = sorted({name for spec in DATASET_SPECS.values() for name in spec.files.values()})
 
@@ -201,6 +203,7 @@ wildcard_constraints:
     seed=r"\d+",
     file="|".join(map(re.escape, DATASET_FILES)),
     components="2|3",
+    corruption="|".join(CORRUPTIONS) or "(?!)",
 
 
 def grid_search_threads(wildcards):
@@ -332,6 +335,7 @@ def all_targets(dataset):
         f"{tables}/stage_costs.csv",
         "results/tables/metrics_by_dataset.csv",
         *sweep_targets(dataset),
+        *robustness_targets(dataset),
         f"results/{dataset}/record/record.json",
     ]
 
@@ -379,7 +383,12 @@ def sweep_params(wildcards):
 
 # Wildcard values a benchmark path may hold besides the dataset.
 # (The stage costs are those of the study's own runs; a sweep's table has its points'.)
-BENCHMARK_WILDCARDS = {"components": [2, 3], "point": ["base"], "seed": SEEDS}
+BENCHMARK_WILDCARDS = {
+    "components": [2, 3],
+    "point": ["base"],
+    "seed": SEEDS,
+    "corruption": CORRUPTIONS,
+}
 
 
 def every_run(name):
@@ -401,3 +410,32 @@ def benchmark_files(wildcards):
         if "{dataset}" in pattern:
             files += expand(pattern, dataset=wildcards.dataset, **BENCHMARK_WILDCARDS)
     return sorted(set(files))
+
+
+# The robustness stage (rules/robustness.smk).
+def saved_models(wildcards):
+    """Every saved model file of every seed's run of every stochastic model."""
+    return [f for model in MODELS for f in run_files(model, SAVED[model], wildcards.dataset)]
+
+
+def saved_checksums(wildcards):
+    """Their .sha256 files."""
+    return [f"{f}.sha256" for f in saved_models(wildcards)]
+
+
+def corruption_files(name):
+    """Input function: `name` of every corruption of the config."""
+
+    def files(wildcards):
+        return [f"results/{wildcards.dataset}/robustness/{name}/{c}.parquet" for c in CORRUPTIONS]
+
+    return files
+
+
+def robustness_targets(dataset):
+    """The stage's tables and figures (none without corruptions, but the errors')."""
+    tables = f"results/{dataset}/tables"
+    errors = [f"{tables}/per_class_accuracy.csv", f"{tables}/hard_images.png"]
+    if not CORRUPTIONS:
+        return errors
+    return [f"{tables}/robustness.csv", f"{tables}/robustness_heatmap.png", *errors]

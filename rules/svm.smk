@@ -14,6 +14,8 @@ rule compare_svm_kernels:
         confusion=f"{run_dir('svm_kernels')}/confusion.csv",
         metrics=f"{run_dir('svm_kernels')}/metrics.json",
         predictions=f"{run_dir('svm_kernels')}/predictions.parquet",
+        models=f"{run_dir('svm_kernels')}/models.skops",
+        models_checksum=f"{run_dir('svm_kernels')}/models.skops.sha256",
     log:
         log_path("compare_svm_kernels", run=True),
     benchmark:

@@ -1,6 +1,8 @@
 """Rule compare_svm_kernels: the kernels fitted on one seed's training subset, scored on test.
 
-Timings go to the metrics file only, so that kernels.csv is the same on every run.
+Timings go to the metrics file only, so that kernels.csv is the same on every run. The
+fitted kernels are saved together (skops, {kernel: SVC}, with their .sha256), for the
+robustness stage to score them on corrupted test sets without fitting them again.
 """
 
 import pandas as pd
@@ -8,7 +10,7 @@ import pandas as pd
 from mnist_study import data, phases, svm
 from mnist_study.metrics import metric_row
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
-from mnist_study.storage import write_json, write_table
+from mnist_study.storage import save_model, write_json, write_table
 
 
 def main(snakemake):
@@ -55,6 +57,7 @@ def main(snakemake):
     )
     phases.begin("write")
     write_table(table, snakemake.output.table)
+    save_model({r["kernel"]: r["model"] for r in rows}, snakemake.output.models)
     confusion = pd.DataFrame(
         [
             {"kernel": r["kernel"], "true": t, "predicted": p, "count": count}

@@ -339,10 +339,21 @@ def local_rules(workdir: Path) -> set[str]:
     }
 
 
+# The rules that score every run again, one job per corruption (rules/robustness.smk).
+RESCORING = {"score_corruption"}
+
+
 @pytest.fixture(scope="session")
 def bookkeeping(pipeline_run) -> set[str]:
     """The rules that gather the runs into tables: the local rules among the jobs of a
-    forced dry run of the suite's config. A change to any run reruns exactly these
-    besides the run itself."""
+    forced dry run of the suite's config, and the robustness stage's scoring of every
+    run (RESCORING). A change to any run reruns exactly these besides the run itself."""
     workdir, _ = pipeline_run
-    return local_rules(workdir) & planned(workdir, "--forceall")
+    return (local_rules(workdir) | RESCORING) & planned(workdir, "--forceall")
+
+
+def bookkeeping_counts(bookkeeping) -> dict[str, int]:
+    """The jobs of each bookkeeping rule a change to a run plans: one, but one scoring
+    job per corruption of the suite's config."""
+    corruptions = len(suite_settings()["robustness"]["corruptions"])
+    return {rule: corruptions if rule in RESCORING else 1 for rule in bookkeeping}

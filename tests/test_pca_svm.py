@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from conftest import real_digits
 from mnist_study import kernel_trick, pca, svm
 from mnist_study.metrics import classification_scores, macro_auc
 from mnist_study.storage import TamperedFileError, load_model, save_model
@@ -306,7 +307,7 @@ def test_an_svm_trained_without_a_class_predicts_and_writes_labels(tmp_path):
     scores = result["scores"]
     assert scores.shape == (40, 10)
     assert (scores[:, 3] < np.delete(scores, 3, axis=1).min(axis=1)).all()
-    assert np.array_equal(scores[:, 4], model.decision_function(X_test)[:, 3])
+    assert np.allclose(scores[:, 4], model.decision_function(X_test)[:, 3], rtol=0, atol=1e-9)
     assert result["accuracy"] == pytest.approx(np.mean(model.predict(X_test) == y_test))
     assert result["per_class_auc"][3] == 0.5  # one value for every image: no ranking
     path = tmp_path / "predictions.parquet"
@@ -347,3 +348,35 @@ def test_macro_auc_averages_the_classes_present_in_the_test_set():
     assert absent_classes(y, 10) == [7] and absent_classes(y, 12) == [7, 10, 11]
     # One class alone has no ROC curve at all: no AUC, rather than a made-up one.
     assert np.isnan(macro_auc(np.zeros(4, int), rng.random((4, 3)))[0])
+
+
+@pytest.mark.parametrize("kernel", [*svm.KERNELS, "pca+rbf"])
+def test_numpy_decision_values_equal_scikit_learns(kernel):
+    """svm.decision_values (numpy's matrix multiply) against SVC.decision_function on
+    real digits: every value to rounding and the same predicted class, for each kernel,
+    for the final model's PCA pipeline, and for two classes (one value a row); the
+    kernel's own hyperparameters (gamma, degree, coef0) matter, so a wrong one fails."""
+    X, y = real_digits(400)
+    train, test = slice(0, 250), slice(250, 400)
+    if kernel == "pca+rbf":
+        model = svm.final_model(C=5.0, gamma=0.05, pca_components=30, seed=0)
+    else:
+        model = svm.make_svc(kernel, C=2.0, gamma="scale", degree=3)
+        model.set_params(coef0=0.5)
+    model.fit(X[train], y[train])
+    ours = svm.decision_values(model, X[test])
+    theirs = model.decision_function(X[test])
+    assert ours.shape == theirs.shape == (150, 10)
+    assert np.allclose(ours, theirs, rtol=0, atol=1e-9)
+    assert np.array_equal(ours.argmax(axis=1), theirs.argmax(axis=1))
+    # a model whose gamma is changed after fitting gives other values
+    if kernel in ("poly", "rbf", "sigmoid"):
+        model._gamma *= 2
+        assert not np.allclose(svm.decision_values(model, X[test]), theirs, atol=1e-3)
+    pair = (y[train] == 3) | (y[train] == 8)
+    binary = svm.make_svc("rbf" if kernel == "pca+rbf" else kernel).fit(
+        X[train][pair], y[train][pair]
+    )
+    two = svm.decision_values(binary, X[test])
+    assert two.shape == (150,)
+    assert np.allclose(two, binary.decision_function(X[test]), rtol=0, atol=1e-9)

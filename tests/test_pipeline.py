@@ -87,15 +87,23 @@ ONCE_RULES = [
     "study_comparison",
     "stage_costs",
     "record",
+    "robustness_tables",
+    "errors_tables",
 ]
 BENCHMARKED = ["prepare_data", "pca_projection_2", "pca_projection_3", "pca_variance",
                "plot_svm_boundaries"]  # fmt: skip
+# The robustness stage's jobs, one of each per corruption of the suite's config.
+PER_CORRUPTION = [
+    f"{rule}_{name}"
+    for rule in ("corrupt_test_set", "score_corruption")
+    for name in suite_settings()["robustness"]["corruptions"]
+]
 
 
 def test_every_rule_left_a_log(pipeline_run):
     workdir, _ = pipeline_run
     logs = out(pipeline_run, "logs")
-    expected = [logs / f"{rule}.log" for rule in ONCE_RULES]
+    expected = [logs / f"{rule}.log" for rule in [*ONCE_RULES, *PER_CORRUPTION]]
     expected += [logs / rule / "base" / f"seed-{s}.log" for rule in PER_SEED_RULES for s in SEEDS]
     expected += [
         workdir / "results/logs" / f"{r}.log" for r in ("svm_kernel_trick", "collect_datasets")
@@ -111,7 +119,7 @@ def test_every_rule_left_a_log(pipeline_run):
     assert sorted(
         p.relative_to(benchmarks).as_posix() for p in benchmarks.rglob("*.tsv")
     ) == sorted(
-        [f"{r}.tsv" for r in BENCHMARKED]
+        [f"{r}.tsv" for r in [*BENCHMARKED, *PER_CORRUPTION]]
         + [f"{r}/base/seed-{s}.tsv" for r in PER_SEED_RULES for s in SEEDS]
     )
     assert (benchmarks / "prepare_data.tsv").read_text().startswith("s\t")

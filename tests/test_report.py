@@ -42,6 +42,13 @@ EXPECTED = {
     "tables/stage_costs.csv",
     "record/record.md",
     "record/checklist.md",
+    # the robustness stage and the errors (rules/robustness.smk)
+    *(f"tables/{name}.csv" for name in ("robustness", "robustness_summary")),
+    *(f"tables/{name}.csv" for name in ("robustness_comparison", "calibration")),
+    *(f"tables/{name}.png" for name in ("robustness_heatmap", "corruption_examples")),
+    "tables/reliability.png",
+    *(f"tables/{name}.csv" for name in ("per_class_accuracy", "confused_pairs", "hard_images")),
+    "tables/hard_images.png",
     *(
         f"record/cards/{model}.md"
         for model in table_models(suite_settings()["svm"]["kernels"]["names"])
@@ -91,6 +98,8 @@ def test_report_embeds_every_figure_and_table(report):
         assert f"<td>{interval}</td>" in html
     for line in list(csv.reader((tables / "conclusions.csv").open()))[1:]:
         assert f"<td>{line[0]}</td>" in html
+    robust = (tables / "robustness_conclusions.txt").read_text().strip()
+    assert robust.startswith("Most robust: ") and f"<p>{robust}</p>" in html
     # Per-run figures carry their seed as a label, not as unlabelled copies.
     for seed in SEEDS:
         assert f'"seed": "{seed}"' in html

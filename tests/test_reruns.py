@@ -19,6 +19,7 @@ import yaml
 from conftest import (
     FASHION_DIR,
     PER_SEED_RULES,
+    bookkeeping_counts,
     override,
     planned,
     planned_counts,
@@ -61,7 +62,7 @@ def test_svm_grid_change_reruns_the_grid_search_final_svm_and_tables(finished, b
     args = override(finished, {"svm": {"grid": {"C": [0.1, 1, 10]}}})
     # Every seed's grid search, the choice, every final SVM (its rules), the tables.
     expected = dict.fromkeys(MODELS["svm_final"].rules, len(SEEDS)) | {"svm_grid_choice": 1}
-    assert planned_counts(finished, *args) == expected | dict.fromkeys(bookkeeping, 1)
+    assert planned_counts(finished, *args) == expected | bookkeeping_counts(bookkeeping)
 
 
 def test_numpy_network_setting_reruns_only_that_network(finished, bookkeeping):
@@ -79,8 +80,8 @@ def test_feature_map_image_reruns_only_the_cnn(finished, bookkeeping):
 @pytest.mark.slow(40)
 def test_cnn_epochs_rerun_the_cnn_and_the_tables(finished, bookkeeping):
     args = override(finished, {"cnn": {"epochs": 1}})
-    assert planned_counts(finished, *args) == {"train_cnn": len(SEEDS)} | dict.fromkeys(
-        bookkeeping, 1
+    assert planned_counts(finished, *args) == {"train_cnn": len(SEEDS)} | bookkeeping_counts(
+        bookkeeping
     )
     # One seed for real: its run retrains with the new setting, the others still wait.
     target = f"results/mnist-sample/cnn/base/seed-{SEEDS[0]}/history.csv"
@@ -100,7 +101,7 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookke
     # seed's final SVM, which trains with the choice; the tables.
     final = {"train_final_svm": len(SEEDS) + 1}
     expected = dict.fromkeys(PER_SEED, 1) | final | {"svm_grid_choice": 1}
-    expected |= dict.fromkeys(bookkeeping, 1)
+    expected |= bookkeeping_counts(bookkeeping)
     assert planned_counts(finished, *args) == expected
     # For real, the new seed's own training and the choice over every seed (the tables
     # over another seed list run for real in tests/test_user_datasets.py): no other
@@ -114,13 +115,13 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_tables(finished, bookke
     assert untouched.stat().st_mtime_ns == stamp
     best = json.loads((finished / "results/mnist-sample/svm/grid_best.json").read_text())
     assert best["seeds"] == [*SEEDS, new]
-    assert planned_counts(finished, *args) == final | dict.fromkeys(bookkeeping, 1)
+    assert planned_counts(finished, *args) == final | bookkeeping_counts(bookkeeping)
 
 
 def test_removing_a_seed_reruns_only_the_choice_and_the_tables(finished, bookkeeping):
     args = override(finished, {"repeats": {"seeds": SEEDS[:-1]}})
     final = {"train_final_svm": len(SEEDS) - 1}
-    expected = final | {"svm_grid_choice": 1} | dict.fromkeys(bookkeeping, 1)
+    expected = final | {"svm_grid_choice": 1} | bookkeeping_counts(bookkeeping)
     # The dry run's plan is the claim; the tables over another seed list are run for
     # real by the five-class dataset's test (tests/test_user_datasets.py).
     assert planned_counts(finished, *args) == expected
@@ -237,17 +238,54 @@ def assert_one_line_error(proc, log, *parts):
     assert logged.index(parts[0]) < logged.index("Traceback")
 
 
+def tamper(model):
+    """Append a byte to a saved model, keeping its modification time: Snakemake sees no
+    newer input, so only the jobs a test forces read it."""
+    stamp = model.stat()
+    model.write_bytes(model.read_bytes() + b"\x00")
+    os.utime(model, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+
 def test_tampered_model_is_refused_in_one_line(finished):
     # Read back by the record, for the final SVM's model card (the job that trains the
     # model scores it in memory); --forcerun: the record's inputs are the default target's.
-    model = finished / "results/mnist-sample/svm_final/base/seed-0/model.skops"
-    model.write_bytes(model.read_bytes() + b"\x00")
+    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.skops")
     proc = run_snakemake(finished, "--forcerun", "record", check=False)
     log = finished / "results/mnist-sample/logs/record.log"
     assert_one_line_error(
         proc, log, "rule record:", "model.skops: sha256 is", "refusing to load it",
         "Rerun the job that wrote it",
     )  # fmt: skip
+
+
+def test_tampered_model_is_refused_by_every_scoring_job(finished):
+    # Each corruption's scoring job loads every saved model: forced, with --keep-going,
+    # each refuses the tampered one in one line of its own, and none writes its scores.
+    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.skops")
+    corruptions = suite_settings()["robustness"]["corruptions"]
+    scores = finished / "results/mnist-sample/robustness/scores"
+    assert all((scores / f"{c}.parquet").exists() for c in corruptions)
+    proc = run_snakemake(
+        finished, "--forcerun", "score_corruption", "--keep-going", check=False,
+        targets=[str(scores.relative_to(finished) / f"{c}.parquet") for c in corruptions],
+    )  # fmt: skip
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    refusals = [
+        line
+        for line in text.splitlines()
+        if "rule score_corruption:" in line and "model.skops: sha256 is" in line
+    ]
+    assert len(refusals) == len(corruptions), text[-4000:]
+    assert "Traceback" not in text, text[-4000:]
+    for corruption in corruptions:
+        log = finished / f"results/mnist-sample/logs/score_corruption_{corruption}.log"
+        logged = log.read_text()
+        said = [line for line in logged.splitlines() if "rule score_corruption:" in line]
+        assert len(said) == 1 and "refusing to load it" in said[0], logged[-2000:]
+        assert logged.index("rule score_corruption:") < logged.index("Traceback")
+        # Forced, the old scores were removed before the job ran; it wrote none.
+        assert not (scores / f"{corruption}.parquet").exists()
 
 
 def test_corrupt_dataset_file_is_refused_in_one_line(finished, tmp_path):

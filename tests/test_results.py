@@ -231,7 +231,11 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     costs = pd.read_csv(tables / "stage_costs.csv")
     assert {"train_mlp", "svm_grid_search", "prepare_data", "train_cnn"} <= set(costs["job"])
     assert sorted(costs.loc[costs["job"] == "train_cnn", "seed"]) == SEEDS
-    assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
+    assert costs["wall_seconds"].gt(0).all()
+    # Snakemake samples a job's memory as it runs: a job under a second (a corrupted test
+    # set) may be caught as its process starts, so only the longer ones are held to it.
+    sampled = costs["wall_seconds"] >= 1
+    assert sampled.sum() >= 20 and costs.loc[sampled, "max_rss_mb"].gt(10).all()
     # Every job's phases from its record: each positive, together within its wall time.
     phases = costs[PHASE_COLUMNS]
     assert phases["start_seconds"].gt(0).all() and phases["compute_seconds"].gt(0).all()

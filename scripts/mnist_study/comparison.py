@@ -61,7 +61,7 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
         if a.mean() < b.mean():
             (first, second), (a, b) = (second, first), (b, a)
         names = {"dataset": dataset, "model_a": first, "model_b": second}
-        summary, components = _pair_summary(a, b)
+        summary, components = pair_summary(a, b)
         pairs.append(names | summary)
         designs.append(components)
         per_seed += [names | {"seed": s} | _seed_test(a[k], b[k]) for k, s in enumerate(seeds)]
@@ -86,7 +86,7 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
     return table, by_seed
 
 
-def _pair_summary(a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
+def pair_summary(a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
     """One pair over its seeds (rows of per-image correctness): the difference with its
     interval over seeds and test images and its p-value, and how many seeds each won;
     and the estimated variance parts of the difference (`stats.two_source`)."""

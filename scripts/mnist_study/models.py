@@ -19,6 +19,8 @@ CATEGORIES = {
     "results": "7. Results",
     "sweeps": "8. Sweeps",
     "record": "9. Record",
+    "robustness": "10. Robustness",
+    "errors": "11. Errors",
 }
 
 
@@ -166,3 +168,14 @@ def short_name(model: str) -> str:
 def headline_metric(model: str) -> str:
     """The metric the run log reports for `model` (a table's model name)."""
     return MODELS[model].headline if model in MODELS else "accuracy"
+
+
+# The file of each model's run that holds what it learnt (its .sha256 beside it): the
+# robustness stage scores every run again from it (scoring.py).
+SAVED = {
+    "svm_kernels": "models.skops",
+    "svm_final": "model.skops",
+    "nn_numpy": "weights.npz",
+    "mlp": "model.keras",
+    "cnn": "model.keras",
+}

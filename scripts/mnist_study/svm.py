@@ -47,7 +47,7 @@ def class_scores(model, X, n_classes: int) -> np.ndarray:
     column below every value the model gave (their minimum less 1): it is never
     predicted, and it ranks every test image alike (a one-vs-rest AUC of 0.5).
     """
-    values = np.asarray(model.decision_function(X), dtype=np.float64)
+    values = decision_values(model, X)
     classes = np.asarray(model.classes_)
     if values.ndim == 1:  # two classes: one value, positive for classes_[1]
         values = np.column_stack([-values, values])
@@ -56,6 +56,67 @@ def class_scores(model, X, n_classes: int) -> np.ndarray:
     scores = np.full((len(values), n_classes), values.min() - 1.0 if values.size else -1.0)
     scores[:, classes] = values
     return scores
+
+
+def decision_values(model, X) -> np.ndarray:
+    """`model.decision_function(X)` (an SVC, or a Pipeline that ends in one), computed
+    with numpy's matrix multiply: libsvm evaluates the kernel one pair of vectors at a
+    time, about ten times slower on MNIST's test set; the values agree to rounding
+    (tests/test_pca_svm.py). One-vs-rest shape, as scikit-learn's default, from the
+    one-vs-one values of every pair of classes; one value a row for two classes."""
+    steps = getattr(model, "steps", None)
+    if steps:  # a Pipeline: its transforms, then the SVC
+        for _, step in steps[:-1]:
+            X = step.transform(X)
+        model = steps[-1][1]
+    X = np.asarray(X, dtype=np.float64)
+    support = model.support_vectors_
+    kernel = _kernel(model, X, support)
+    coef, intercept = model.dual_coef_, model.intercept_
+    n = len(model.classes_)
+    if n == 2:  # scikit-learn's public coefficients already give classes_[1] positive
+        return kernel @ coef[0] + intercept[0]
+    starts = np.concatenate([[0], np.cumsum(model.n_support_)])
+    pairs = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            si, sj = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
+            pairs.append(kernel[:, si] @ coef[j - 1, si] + kernel[:, sj] @ coef[i, sj])
+    ovo = np.column_stack(pairs) + intercept
+    return ovr_decision(ovo < 0, -ovo, n)
+
+
+def _kernel(model, X: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """The SVC's kernel between every row of X and every support vector."""
+    gamma, coef0 = model._gamma, model.coef0
+    dot = X @ support.T
+    if model.kernel == "linear":
+        return dot
+    if model.kernel == "poly":
+        return (gamma * dot + coef0) ** model.degree
+    if model.kernel == "sigmoid":
+        return np.tanh(gamma * dot + coef0)
+    if model.kernel == "rbf":
+        squared = (X**2).sum(axis=1)[:, None] - 2 * dot + (support**2).sum(axis=1)[None, :]
+        return np.exp(-gamma * np.maximum(squared, 0))
+    raise ValueError(f"no numpy kernel for {model.kernel!r}")
+
+
+def ovr_decision(predictions: np.ndarray, confidences: np.ndarray, n: int) -> np.ndarray:
+    """scikit-learn's one-vs-rest values from one-vs-one ones (its
+    utils.multiclass._ovr_decision_function): each class's votes, plus its summed
+    confidences squeezed into (-1/3, 1/3) so that they only break ties of votes."""
+    votes = np.zeros((len(predictions), n))
+    confidence = np.zeros((len(predictions), n))
+    k = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            confidence[:, i] -= confidences[:, k]
+            confidence[:, j] += confidences[:, k]
+            votes[predictions[:, k] == 0, i] += 1
+            votes[predictions[:, k] == 1, j] += 1
+            k += 1
+    return votes + confidence / (3 * (np.abs(confidence) + 1))
 
 
 def score_on_test(model, X_test, y_test, n_classes: int | None = None) -> dict:
@@ -101,7 +162,7 @@ def compare_kernels(
             result["macro_auc"],
             result["fit_seconds"],
         )
-        rows.append({"kernel": kernel, **result})
+        rows.append({"kernel": kernel, **result, "model": model})
     return rows
 
 

@@ -1,0 +1,76 @@
+"""robustness_tables: accuracy under each corruption, mean corruption error, paired
+verdicts on robustness, calibration clean and corrupted, and their figures."""
+
+import numpy as np
+import pandas as pd
+
+from mnist_study import data, failures, figures, results, robustness, robustness_figures, scoring
+from mnist_study.runtime import run_rule, setup_logging
+from mnist_study.storage import atomic_path, write_table, write_tables
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    dataset = snakemake.wildcards.dataset
+    names = snakemake.params.corruptions
+    clean = failures.read_runs(snakemake.input.predictions)
+    corrupted = {
+        name: scoring.read_scores(path)
+        for name, path in zip(names, snakemake.input.scores, strict=True)
+    }
+    for name, runs in corrupted.items():
+        for model, by_seed in runs.items():
+            for seed, run in by_seed.items():
+                reference = clean.get(model, {}).get(seed)
+                if reference is not None and not np.array_equal(run["label"], reference["label"]):
+                    raise data.PredictionsMismatch(
+                        f"{name}: {model} seed {seed} was scored on other labels than its clean run"
+                    )
+    labels = results.model_labels(pd.read_parquet(snakemake.input.metrics))
+
+    accuracy = robustness.accuracy_table(clean, corrupted)
+    write_tables(accuracy, [snakemake.output.accuracy, snakemake.output.accuracy_md])
+    summary = robustness.corruption_errors(clean, corrupted)
+    write_table(summary, snakemake.output.summary)
+    pairs = robustness.robustness_comparison(clean, corrupted)
+    write_table(pairs, snakemake.output.comparison)
+    said = robustness.conclusions(summary, pairs, labels)
+    log.info("\n".join(said))
+    # The front page's paragraph (report/workflow.rst includes it as reStructuredText).
+    with atomic_path(snakemake.output.conclusions) as tmp:
+        tmp.write_text(" ".join(said) + "\n")
+
+    bins = snakemake.params.bins
+    calibration = robustness.calibration_table(
+        clean, corrupted, bins, snakemake.params.bootstrap, snakemake.params.seed
+    )
+    write_table(calibration, snakemake.output.calibration)
+
+    figures.save(
+        robustness_figures.heatmap(
+            accuracy, f"{dataset}: test accuracy (%) under each corruption, ± 95% half-width"
+        ),
+        snakemake.output.heatmap,
+    )
+    test = data.read_split(snakemake.input.test)
+    examples = {"clean": test.X[0]}
+    for name, path in zip(names, snakemake.input.corrupted, strict=True):
+        examples[name] = data.read_split(path).X[0]
+    figures.save(
+        robustness_figures.corruption_examples(
+            examples, f"{dataset}: test image 0 under each corruption"
+        ),
+        snakemake.output.examples,
+    )
+    figures.save(
+        robustness_figures.reliability(
+            robustness.reliability_curves(clean, corrupted, bins),
+            f"{dataset}: reliability, {bins} equal-width bins, every seed",
+        ),
+        snakemake.output.reliability,
+    )
+    log.info("mean corruption error\n%s", summary.to_string())
+    log.info("calibration\n%s", calibration.to_string(max_colwidth=40))
+
+
+run_rule(main, globals())

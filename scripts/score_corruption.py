@@ -1,0 +1,37 @@
+"""Rule score_corruption: every saved run of every model scored on one corrupted test set.
+
+Each model file is checked against its .sha256 and loaded once; the Keras backend is set
+up before Keras is imported, as in training, and TensorFlow's try of JAX skipped
+(keras_models.skip_unused_probes; scikit-learn, which the SVMs' files need, is imported
+first and so kept).
+"""
+
+from mnist_study import data, keras_models, phases, scoring
+from mnist_study.datasets import DatasetSpec
+from mnist_study.runtime import limit_threads, run_rule, setup_logging
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    limit_threads(snakemake.params.threads)
+    keras_models.configure_backend(snakemake.params.threads, snakemake.params.backend)
+    if __name__ == "__main__":  # the job's own process, not a test's
+        import sklearn  # noqa: F401  # the SVMs' files need it: imported first, it is kept
+
+        keras_models.skip_unused_probes(snakemake.params.backend)
+    phases.begin("read")
+    test = data.read_split(snakemake.input.test)
+    spec = DatasetSpec.from_params(snakemake.params.dataset)
+    log.info(
+        "%s: scoring %d saved runs on %d corrupted test images",
+        snakemake.wildcards.corruption,
+        len(snakemake.input.models),
+        len(test),
+    )
+    phases.begin("compute")
+    rows = scoring.score_runs(snakemake.input.models, test.X, test.y, spec.n_classes)
+    phases.begin("write")
+    scoring.write_scores(snakemake.output.scores, rows)
+
+
+run_rule(main, globals())
