@@ -124,13 +124,12 @@ def seed_steps(config: dict, spec, out: Path, seed: int):
     outputs = run("svm_kernels", "table=kernels.csv confusion.csv metrics.json predictions.parquet")
     kernels = {"settings": config["svm"]["kernels"], "seed": seed}
     yield "svm_kernels", job(1, data, outputs, kernels)
-    model = run("svm_final", "model=model.skops checksum=model.skops.sha256 info=model.json")
-    inputs = {"train": data["train"], "best": str(out / "svm/grid_best.json")}
-    params = {"settings": base_settings(config, "svm_final"), "seed": seed, "threads": computing}
-    yield "svm_train_final", job(computing, inputs, model, params)
-    outputs = run("svm_final", "metrics.json scores.json predictions.parquet figure=confusion.png")
-    params = {"dataset": dataset, "threads": computing}
-    yield "svm_score_final", job(computing, {"test": data["test"], **model}, outputs, params)
+    outputs = run("svm_final", "model=model.skops checksum=model.skops.sha256 info=model.json "
+                  "metrics.json scores.json predictions.parquet figure=confusion.png")  # fmt: skip
+    inputs = {**data, "best": str(out / "svm/grid_best.json")}
+    params = {"dataset": dataset, "settings": base_settings(config, "svm_final"), "seed": seed,
+              "threads": computing}  # fmt: skip
+    yield "svm_train_final", job(computing, inputs, outputs, params)
     outputs = run("nn_numpy", "weights=weights.npz checksum=weights.npz.sha256 history.csv "
                   "auc.csv metrics.json predictions.parquet roc=roc_curves.png")  # fmt: skip
     params = {"dataset": dataset, "settings": base_settings(config, "nn_numpy"), "seed": seed,
@@ -169,7 +168,8 @@ def table_steps(config: dict, spec, out: Path):
     yield "metrics_summary", job(1, inputs, outputs, {}, **name)
     outputs = {"tables": each("model_comparison", "csv", "md")}
     outputs |= paths(tables, "by_seed=model_comparison_by_seed.csv figure=paired_differences.png")
-    yield "model_comparison", job(1, predictions, outputs, {}, **name)
+    inputs = {**predictions, "metrics": str(tables / "metrics.parquet")}
+    yield "model_comparison", job(1, inputs, outputs, {}, **name)
     inputs = paths(tables, "summary=metrics_summary.parquet comparison=model_comparison.csv "
                    "metrics=metrics.parquet")  # fmt: skip
     outputs = paths(tables, "table=headline.csv conclusions=conclusions.csv")

@@ -86,6 +86,7 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
     result["verdicts"] = pd.read_csv(tables / "model_comparison.csv")["verdict"].tolist()
     runs = pd.read_parquet(tables / "metrics.parquet").set_index(["model", "seed"])
     result["seeds"] = int(runs.index.get_level_values("seed").nunique())
+    result |= job_phases(workdir, name)
     result["keras_job_overhead_seconds"] = {
         f"train_{model}": float(
             sum(
@@ -97,6 +98,32 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
         for model in KERAS
     }
     return result
+
+
+def job_phases(workdir: Path, name: str) -> dict:
+    """Where every job of the run spent its time (each job's record: mnist_study/phases.py):
+    each phase summed over the jobs, and the median start (process creation to its own
+    work) of the Keras jobs and of the others."""
+    records = [
+        json.loads(path.read_text())
+        for folder in (workdir / f"results/{name}/logs", workdir / "results/logs")
+        for path in sorted(folder.rglob("*.log.json"))
+    ]
+    frame = pd.DataFrame(
+        [{"rule": r["rule"], **r["phases"]} for r in records if "phases" in r]
+    ).set_index("rule")
+    keras = frame.index.isin([f"train_{model}" for model in KERAS])
+    return {
+        "jobs_recorded": len(frame),
+        "phase_seconds": {k: round(float(v), 2) for k, v in frame.sum().items()},
+        "median_start_seconds": float(frame.loc[~keras, "start"].median()),
+        "median_start_keras_seconds": float(frame.loc[keras, "start"].median()),
+        "median_start_cpu_seconds": float(frame.loc[~keras, "start_cpu"].median()),
+        "median_start_cpu_keras_seconds": float(frame.loc[keras, "start_cpu"].median()),
+        "start_by_rule": {
+            rule: round(float(v), 2) for rule, v in frame.groupby(level=0)["start"].median().items()
+        },
+    }
 
 
 def markdown(summary: dict) -> str:
@@ -126,6 +153,16 @@ def markdown(summary: dict) -> str:
             pd.DataFrame(r["summary_over_seeds"]).to_markdown(index=False, floatfmt=".4f"),
             "",
             f"Keras jobs' time beyond training and prediction, all seeds: {overhead}.",
+            "",
+            f"Median job start (process creation to its own work), {r['jobs_recorded']} "
+            f"jobs: {r['median_start_seconds']:.2f} s, the Keras jobs "
+            f"{r['median_start_keras_seconds']:.2f} s; its CPU time "
+            f"{r['median_start_cpu_seconds']:.2f} s and {r['median_start_cpu_keras_seconds']:.2f}"
+            " s. Every job's phases summed: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in r["phase_seconds"].items())
+            + ". Median start by rule: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in r["start_by_rule"].items())
+            + ".",
             "",
             *(f"- {v}" for v in r["verdicts"]),
             "",

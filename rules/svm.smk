@@ -119,41 +119,17 @@ rule svm_grid_choice:
         "../scripts/svm_grid_choice.py"
 
 
+# One job trains, saves and scores each seed's final SVM (scripts/svm_train_final.py).
 rule train_final_svm:
     input:
         train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
         best="results/{dataset}/svm/grid_best.json",
         code=script_imports("svm_train_final.py"),
     output:
         model=f"{run_dir('svm_final')}/model.skops",
         checksum=f"{run_dir('svm_final')}/model.skops.sha256",
         info=f"{run_dir('svm_final')}/model.json",
-    log:
-        log_path("train_final_svm", run=True),
-    benchmark:
-        run_bench("train_final_svm")
-    conda:
-        "../envs/sklearn.yaml"
-    threads: THREADS
-    resources:
-        mem_mb=6000,
-        runtime=60,
-    params:
-        settings=settings_for("svm_final"),
-        seed=seed_of,
-        threads=THREADS,
-    script:
-        "../scripts/svm_train_final.py"
-
-
-rule score_final_svm:
-    input:
-        test="results/{dataset}/data/test.parquet",
-        model=f"{run_dir('svm_final')}/model.skops",
-        checksum=f"{run_dir('svm_final')}/model.skops.sha256",
-        info=f"{run_dir('svm_final')}/model.json",
-        code=script_imports("svm_score_final.py"),
-    output:
         metrics=f"{run_dir('svm_final')}/metrics.json",
         scores=f"{run_dir('svm_final')}/scores.json",
         predictions=f"{run_dir('svm_final')}/predictions.parquet",
@@ -165,20 +141,22 @@ rule score_final_svm:
             labels={"figure": "confusion matrix", "seed": "{seed}"},
         ),
     log:
-        log_path("score_final_svm", run=True),
+        log_path("train_final_svm", run=True),
     benchmark:
-        run_bench("score_final_svm")
+        run_bench("train_final_svm")
     conda:
         "../envs/sklearn.yaml"
     threads: THREADS
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=6000,
+        runtime=60,
     params:
         dataset=dataset_params,
+        settings=settings_for("svm_final"),
+        seed=seed_of,
         threads=THREADS,
     script:
-        "../scripts/svm_score_final.py"
+        "../scripts/svm_train_final.py"
 
 
 rule svm_kernel_trick:

@@ -7,7 +7,7 @@ has just trained.
 import numpy as np
 import pandas as pd
 
-from mnist_study import data, figures, metrics
+from mnist_study import data, figures, metrics, phases
 from mnist_study.datasets import DatasetSpec
 from mnist_study.keras_models import configure_backend
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
@@ -20,9 +20,14 @@ def main(snakemake):
     configure_backend(snakemake.params.threads, snakemake.params.backend)
     from mnist_study import keras_models
 
+    if __name__ == "__main__":  # the job's own process, not bench/plain_study.py's
+        keras_models.skip_unused_probes(snakemake.params.backend)
+    import keras  # noqa: F401  # here, so that the framework's import counts in the start
+
     kind = snakemake.params.kind
     settings = snakemake.params.settings
     seed = snakemake.params.seed
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     test.warn_absent_classes()
@@ -34,6 +39,7 @@ def main(snakemake):
                 f"images: give an index from 0 to {len(train) - 1}"
             )
     spec = DatasetSpec.from_params(snakemake.params.dataset)
+    phases.begin("compute")
     run = keras_models.fit_and_predict(
         kind, settings, seed, train.X, train.y, test.X, classes=spec.n_classes
     )
@@ -57,6 +63,7 @@ def main(snakemake):
         scores["macro_auc"],
     )
 
+    phases.begin("write")
     with atomic_path(snakemake.output.model) as tmp:
         staging = tmp.with_suffix(".keras")  # Keras insists on the .keras suffix
         try:

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from mnist_study import data, figures, metrics
+from mnist_study import data, figures, metrics, phases
 from mnist_study.datasets import DatasetSpec
 from mnist_study.nn_numpy import NeuralNetwork
 from mnist_study.runtime import limit_threads, run_rule, seed_everything, setup_logging
@@ -18,11 +18,13 @@ def main(snakemake):
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     rng = seed_everything(seed)
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     test.warn_absent_classes()
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     classes = spec.n_classes
+    phases.begin("compute")
     net = NeuralNetwork(784, settings["hidden"], classes, settings["init_scale"], rng)
     log.info(
         "training a 784-%d-%d network, seed %d: %d epochs, batch %d, learning rate %g",
@@ -63,6 +65,7 @@ def main(snakemake):
         micro,
     )
 
+    phases.begin("write")
     net.save(snakemake.output.weights)  # and its .sha256
     write_table(pd.DataFrame(history), snakemake.output.history)
     per_class = scores["per_class_auc"]  # the classes present in the test set

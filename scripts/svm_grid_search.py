@@ -6,7 +6,7 @@ from every seed's table.
 
 import time
 
-from mnist_study import data, svm
+from mnist_study import data, phases, svm
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_table
 
@@ -17,7 +17,9 @@ def main(snakemake):
     limit_threads(1, workers=snakemake.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
+    phases.begin("compute")
     chosen = svm.grid_subset(train.y, settings["subset"], settings["folds"], seed)
     settings_count = len(settings["C"]) * len(settings["gamma"])
     log.info(
@@ -46,6 +48,7 @@ def main(snakemake):
         best["gamma"],
         best["mean_accuracy"],
     )
+    phases.begin("write")
     write_table(table, snakemake.output.table)
 
 

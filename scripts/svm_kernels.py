@@ -5,7 +5,7 @@ Timings go to the metrics file only, so that kernels.csv is the same on every ru
 
 import pandas as pd
 
-from mnist_study import data, svm
+from mnist_study import data, phases, svm
 from mnist_study.metrics import metric_row
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
 from mnist_study.storage import write_json, write_table
@@ -16,9 +16,11 @@ def main(snakemake):
     limit_threads(snakemake.threads)
     settings = snakemake.params.settings
     seed = snakemake.params.seed
+    phases.begin("read")
     train = data.read_split(snakemake.input.train)
     test = data.read_split(snakemake.input.test)
     test.warn_absent_classes()
+    phases.begin("compute")
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     log.info(
         "seed %d: fitting %s on %d training images, scoring on %d test images",
@@ -51,6 +53,7 @@ def main(snakemake):
             for r in rows
         ]
     )
+    phases.begin("write")
     write_table(table, snakemake.output.table)
     confusion = pd.DataFrame(
         [

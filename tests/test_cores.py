@@ -38,7 +38,7 @@ SETTINGS = {
 }
 # The rules that compute with the config's threads, of those run here (tests/test_envs.py
 # holds the whole list).
-CONFIG_THREADS = ["train_final_svm", "score_final_svm", "train_nn_numpy", "train_mlp", "train_cnn"]
+CONFIG_THREADS = ["train_final_svm", "train_nn_numpy", "train_mlp", "train_cnn"]
 
 
 def predictions(dataset: str = "mnist-sample") -> list[str]:

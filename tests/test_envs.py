@@ -84,7 +84,6 @@ CONFIG_THREADS = {
     "pca_variance",
     "plot_svm_boundaries",
     "train_final_svm",
-    "score_final_svm",
     "train_nn_numpy",
     "train_mlp",
     "train_cnn",

@@ -51,6 +51,10 @@ def test_the_record_environment_is_what_importlib_reports(record):
     assert {"train_mlp", "train_cnn", "prepare_data", "metrics_summary"} <= set(packages)
     assert {"keras", "tensorflow"} <= set(packages["train_mlp"])
     assert "scikit-learn" in packages["train_final_svm"]
+    # numpy imported by pca_projection.py above its package lines is the job's, and
+    # scoring a network imports no scikit-learn (mnist_study/metrics.py)
+    assert {"numpy", "scikit-learn"} <= set(packages["pca_projection"])
+    assert "numpy" in packages["train_nn_numpy"] and "scikit-learn" not in packages["train_mlp"]
     for rule, versions in packages.items():
         for name, version in versions.items():
             assert version == metadata.version(name), (rule, name)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, suite_settings
-from mnist_study import comparison, costs, data, results, runlog, stats, study
+from mnist_study import comparison, costs, data, metrics, results, runlog, stats, study
+from mnist_study.costs import PHASE_COLUMNS
 from mnist_study.metrics import metric_row
 from mnist_study.models import short_name, table_models
 
@@ -101,6 +102,36 @@ def test_study_comparison_on_another_dataset_reports_no_difference():
     assert not table["note"].str.contains("44").any()  # no MNIST-only claim
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_scores_equal_scikit_learns(seed):
+    """The scores the network jobs compute in numpy (metrics.py, to import no
+    scikit-learn) equal scikit-learn's: per-class AUC to 1e-12, ROC points, accuracy
+    and confusion counts exactly; on random labels and scores, tied ones (rounded to
+    one digit) and float32 ones, 3 to 11 classes, a class absent from the labels."""
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(seed)
+    for trial in range(40):
+        n, k = int(rng.integers(20, 300)), int(rng.integers(3, 12))
+        y = rng.integers(0, k - 1, n)  # class k - 1 never present
+        scores = rng.random((n, k))
+        if trial % 3 == 0:
+            scores = np.round(scores, 1)
+        if trial % 4 == 0:
+            scores = scores.astype(np.float32)
+        predicted = scores.argmax(axis=1)
+        got = metrics.classification_scores(y, predicted, scores)
+        assert got["accuracy"] == sk.accuracy_score(y, predicted)
+        expected = sk.confusion_matrix(y, predicted, labels=np.arange(k))
+        assert got["confusion"] == expected.tolist()
+        assert set(got["per_class_auc"]) == set(np.unique(y).tolist())
+        for c, auc in got["per_class_auc"].items():
+            assert auc == pytest.approx(sk.roc_auc_score(y == c, scores[:, c]), abs=1e-12)
+            fpr, tpr, _ = sk.roc_curve(y == c, scores[:, c])
+            ours = metrics.roc_curve(y == c, scores[:, c])
+            assert np.array_equal(ours[0], fpr) and np.array_equal(ours[1], tpr)
+
+
 def test_stage_costs_reads_benchmark_files(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     (tmp_path / "train_mlp.tsv").write_text(
@@ -120,6 +151,25 @@ def test_stage_costs_reads_benchmark_files(tmp_path):
     assert table["wall_seconds"].tolist() == [3.0, 12.5, 7.0]
     assert table["cpu_seconds"].tolist() == [2.5, 20.0, 6.5]
     assert table["max_rss_mb"].tolist() == [200.0, 900.1, 500.0]
+
+
+def test_stage_costs_add_each_jobs_phases_from_its_record(tmp_path):
+    """A job's phases come from its record beside its log (logs/ where the benchmark
+    is under benchmarks/); a job without a record has NaN phases."""
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    paths = []
+    for name in ("train_mlp/base/seed-0", "prepare_data"):
+        path = tmp_path / "benchmarks" / f"{name}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + "9.0\t0:00:09\t900\t1\t1\t1\t0\t0\t80\t8.0\n")
+        paths.append(path)
+    phases = {"start": 2.5, "read": 0.5, "compute": 5.0, "write": 0.75, "record": 0.25}
+    record = tmp_path / "logs/train_mlp/base/seed-0.log.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"rule": "train_mlp", "phases": phases}))
+    table = costs.stage_costs(paths, "toy").set_index("job")
+    assert table.loc["train_mlp", costs.PHASE_COLUMNS].tolist() == list(phases.values())
+    assert table.loc["prepare_data", costs.PHASE_COLUMNS].isna().all()
 
 
 def test_run_log_only_grows(tmp_path):
@@ -182,6 +232,10 @@ def test_metrics_table_of_the_sample_run(pipeline_run):
     assert {"train_mlp", "svm_grid_search", "prepare_data", "train_cnn"} <= set(costs["job"])
     assert sorted(costs.loc[costs["job"] == "train_cnn", "seed"]) == SEEDS
     assert costs["wall_seconds"].gt(0).all() and costs["max_rss_mb"].gt(10).all()
+    # Every job's phases from its record: each positive, together within its wall time.
+    phases = costs[PHASE_COLUMNS]
+    assert phases["start_seconds"].gt(0).all() and phases["compute_seconds"].gt(0).all()
+    assert (phases.sum(axis=1) <= costs["wall_seconds"] + 0.5).all()
     comparison = pd.read_csv(tables / "study_comparison.csv")
     assert len(comparison) == 11 and comparison["this_run"].notna().all()
     assert comparison["difference"].isna().all()  # the sample is not the study's full MNIST
@@ -227,7 +281,11 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
     assert headline["test accuracy"].tolist() == pytest.approx(accuracy["mean"].round(4).tolist())
     said = pd.read_csv(tables / "conclusions.csv")["what the data say"].tolist()
     assert said[0].startswith(f"The {short_name(accuracy['model'].iloc[0])} is the most accurate")
-    assert len(said) == 2
+    pairs = pd.read_csv(tables / "model_comparison.csv")
+    top = set(accuracy["model"][:3])
+    leading = pairs[pairs["model_a"].isin(top) & pairs["model_b"].isin(top)]
+    assert len(said) == 2 + (not leading["supported"].all())
+    assert (pairs["detectable"] > 0).all() and (pairs["detectable"] < 0.2).all()
     collected = pd.read_csv(workdir / "results/tables/metrics_by_dataset.csv")
     mine = collected[(collected["dataset"] == "mnist-sample") & (collected["model"] == "mlp")]
     assert mine.loc[mine["metric"] == "accuracy", "mean"].iloc[0] == pytest.approx(mlp["mean"])
@@ -408,6 +466,9 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
             "model_b": ["cnn", "svm_final", "cnn", "nn_numpy"],
             "difference": [0.0071, 0.006, 0.0012, 0.048],
             "supported": [True, False, False, True],
+            "detectable": [0.0065, 0.0081, 0.0077, 0.0062],
+            "detectable_seeds_x2": [0.006, 0.0079, 0.0074, 0.0061],
+            "detectable_images_x2": [0.0046, 0.0057, 0.0055, 0.0044],
         }
     )
     said = results.conclusions(summary, pairs)
@@ -416,6 +477,12 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert "numpy" not in said[1]
     assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
     assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]
+    # What the run can resolve, over the two pairs it cannot tell apart.
+    assert said[2] == (
+        "Differences below 0.77-0.81 points are beyond this run; more test images would help"
+        " (0.56 with twice as many), more seeds would not (0.77 with twice as many)."
+    )
+    assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
 
 
 def test_a_failed_run_is_counted_named_and_left_out_of_the_intervals():

@@ -322,7 +322,8 @@ def test_collect_sweeps_lists_every_dataset(tmp_path):
 
 def test_the_best_point_and_the_points_the_data_cannot_tell_from_it(tmp_path):
     # Three points, two seeds, one test set of 1,000 images: "a" right on 90% of them,
-    # "b" on the same images but five (per seed) fewer, "c" on 70%.
+    # "b" on the same images but two fewer, the same two under both seeds: a difference
+    # 1,000 test images cannot resolve (z about 1.4); "c" on 70%.
     from mnist_study.data import write_predictions
 
     rng = np.random.default_rng(5)
@@ -333,13 +334,13 @@ def test_the_best_point_and_the_points_the_data_cannot_tell_from_it(tmp_path):
         for seed in (0, 1):
             right = easy < cut
             if point == "b":
-                right[np.flatnonzero(right)[seed * 5 : seed * 5 + 5]] = False
+                right[np.flatnonzero(right)[:2]] = False
             scores = np.eye(10)[np.where(right, labels, (labels + 1) % 10)]
             path = tmp_path / point / f"seed-{seed}" / "predictions.parquet"
             path.parent.mkdir(parents=True)
             write_predictions(path, "mlp", labels, scores)
             files.append(path)
-    summary = pd.DataFrame({"point": ["a", "b", "c"], "accuracy_mean": [0.9, 0.895, 0.7]})
+    summary = pd.DataFrame({"point": ["a", "b", "c"], "accuracy_mean": [0.9, 0.898, 0.7]})
     marked = sweep_results.mark_best(summary, files, seeds=2)
     assert marked["best"].tolist() == [True, False, False]
     assert marked["tied_with_best"].tolist() == [True, True, False]

@@ -43,11 +43,16 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
     interval over seeds and test images (`stats.two_source` of the per-image differences,
     the same images for both models; a generalized test whose size is its level), its p-value,
     and Holm's correction across all pairs, so that more seeds and more images give
-    more power. How often A beat B and
+    more power. `detectable` is the smallest true difference this design detects with
+    80% power at Holm's strictest level (alpha over the number of pairs: a bound that
+    holds for every pair), from the pair's estimated variance parts
+    (`stats.detectable_difference`), and `detectable_seeds_x2` and
+    `detectable_images_x2` the same with twice the seeds or twice the test images. How
+    often A beat B and
     McNemar's exact test per seed (Holm across the pairs of that seed) stay for
     reference.
     """
-    pairs, per_seed = [], []
+    pairs, per_seed, designs = [], [], []
     for first, second in itertools.combinations(correct, 2):
         seeds = sorted(set(correct[first]) & set(correct[second]))
         if not seeds:
@@ -56,7 +61,9 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
         if a.mean() < b.mean():
             (first, second), (a, b) = (second, first), (b, a)
         names = {"dataset": dataset, "model_a": first, "model_b": second}
-        pairs.append(names | _pair_summary(a, b))
+        summary, components = _pair_summary(a, b)
+        pairs.append(names | summary)
+        designs.append(components)
         per_seed += [names | {"seed": s} | _seed_test(a[k], b[k]) for k, s in enumerate(seeds)]
     by_seed = pd.DataFrame(per_seed, columns=BY_SEED_COLUMNS)
     by_seed["mcnemar_p_holm"] = by_seed.groupby("seed")["mcnemar_p"].transform(
@@ -72,12 +79,17 @@ def model_comparison(correct: dict[str, dict[int, np.ndarray]], dataset: str, al
     key = list(zip(table["model_a"], table["model_b"], strict=True))
     table["mcnemar_significant_seeds"] = [int(significant[k]) for k in key]
     table["verdict"] = [verdict(row, len(table), alpha) for row in table.itertuples()]
+    resolution = [stats.detectable_difference(c, alpha / len(table)) for c in designs]
+    table["detectable"] = [r["mdd"] for r in resolution]
+    table["detectable_seeds_x2"] = [r["mdd_seeds_x2"] for r in resolution]
+    table["detectable_images_x2"] = [r["mdd_images_x2"] for r in resolution]
     return table, by_seed
 
 
-def _pair_summary(a: np.ndarray, b: np.ndarray) -> dict:
+def _pair_summary(a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
     """One pair over its seeds (rows of per-image correctness): the difference with its
-    interval over seeds and test images and its p-value, and how many seeds each won."""
+    interval over seeds and test images and its p-value, and how many seeds each won;
+    and the estimated variance parts of the difference (`stats.two_source`)."""
     test = stats.two_source(a.astype(float) - b.astype(float))
     wins = a.mean(axis=1) - b.mean(axis=1)
     return {
@@ -93,7 +105,7 @@ def _pair_summary(a: np.ndarray, b: np.ndarray) -> dict:
         "a_better_seeds": int(np.sum(wins > 0)),
         "b_better_seeds": int(np.sum(wins < 0)),
         "tied_seeds": int(np.sum(wins == 0)),
-    }
+    }, test["components"]
 
 
 def _seed_test(a: np.ndarray, b: np.ndarray) -> dict:

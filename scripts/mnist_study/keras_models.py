@@ -69,6 +69,23 @@ def configure_backend(
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
 
 
+# Packages that the frameworks' own imports try (inside try/except ImportError) for
+# features a run never uses: TensorFlow's TFLite tools import JAX where it is installed
+# (tensorflow/lite/python/util.py), and Keras's scikit-learn wrappers scikit-learn
+# (keras/src/wrappers/fixes.py); each costs a job about a second of its start.
+UNUSED_PROBES = {"tensorflow": ("jax", "sklearn"), "jax": ("sklearn",), "torch": ("sklearn",)}
+
+
+def skip_unused_probes(backend: str) -> None:
+    """Let the frameworks' tries of UNUSED_PROBES fail at once (as if not installed), in
+    a Keras job's own process, before keras is imported; never in a process that goes
+    on to use them (bench/plain_study.py fits its SVMs in the same process)."""
+    for name in UNUSED_PROBES.get(backend, ()):
+        if name == backend or name in sys.modules:
+            continue
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+
+
 def set_seed(value: int) -> None:
     """Seed Python, numpy and the backend: initial weights, dropout and shuffling."""
     import keras

@@ -8,8 +8,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# scikit-learn is imported inside the scoring functions: the table rules import this
-# module for METRIC_FIELDS alone, and importing sklearn.metrics costs them seconds.
+# The scores are numpy's own (ranks and cumulative counts, as scikit-learn computes
+# them; tests/test_results.py checks them against it): a job that scores a network
+# then imports no scikit-learn, which costs a job a second or more to import.
 
 # Columns of a metrics row; each model stage writes a list of such rows to metrics.json.
 METRIC_FIELDS = (
@@ -49,13 +50,43 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, dict[int, 
             f"labels {y_true.min()}-{y_true.max()} do not fit scores of shape {scores.shape} "
             f"(one column a class, classes 0-{scores.shape[1] - 1})"
         )
-    from sklearn.metrics import roc_auc_score
-
     present = np.unique(y_true)
     if len(present) < 2:
         return float("nan"), {}
-    per_class = {int(k): float(roc_auc_score(y_true == k, scores[:, k])) for k in present}
+    per_class = {int(k): binary_auc(y_true == k, scores[:, k]) for k in present}
     return float(np.mean(list(per_class.values()))), per_class
+
+
+def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """The area under the ROC curve of `scores` for the `positive` examples (both kinds
+    present): the Mann-Whitney statistic with tied scores at their mean rank, which is
+    the trapezoidal area scikit-learn's roc_auc_score gives."""
+    positive = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(scores))
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # 1-based mean ranks
+    n_pos = int(positive.sum())
+    n_neg = len(scores) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rates, true positive rates) of `scores` for the `positive`
+    examples, one point per distinct score from (0, 0), without the points on a straight
+    line between two others: scikit-learn's roc_curve (drop_intermediate)."""
+    positive = np.asarray(positive, dtype=bool)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    ranked = np.asarray(scores, dtype=np.float64)[order]
+    ends = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    tps = np.cumsum(positive[order], dtype=np.float64)[ends]
+    fps = 1.0 + ends - tps
+    if len(fps) > 2:
+        kept = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        fps, tps = fps[kept], tps[kept]
+    fps, tps = np.r_[0.0, fps], np.r_[0.0, tps]
+    return fps / fps[-1], tps / tps[-1]
 
 
 def absent_classes(y_true: np.ndarray, n_classes: int) -> list[int]:
@@ -67,17 +98,13 @@ def roc_curves(y_true: np.ndarray, scores: np.ndarray) -> dict:
     """Per-class ROC curves of the classes present in `y_true` (an absent class has
     none), plus the micro average (over every class's column) and the macro average
     (over the present classes' curves)."""
-    from sklearn.metrics import roc_curve
-    from sklearn.preprocessing import label_binarize
-
     classes = np.arange(np.shape(scores)[1])
-    onehot = label_binarize(y_true, classes=classes)
+    onehot = np.asarray(y_true)[:, None] == classes
     present = np.unique(y_true).tolist()
     curves = {}
     for k in present:
-        fpr, tpr, _ = roc_curve(onehot[:, k], scores[:, k])
-        curves[int(k)] = (fpr, tpr)
-    fpr, tpr, _ = roc_curve(onehot.ravel(), np.asarray(scores).ravel())
+        curves[int(k)] = roc_curve(onehot[:, k], scores[:, k])
+    fpr, tpr = roc_curve(onehot.ravel(), np.asarray(scores).ravel())
     curves["micro"] = (fpr, tpr)
     grid = np.unique(np.concatenate([curves[int(k)][0] for k in present]))
     mean_tpr = np.mean([np.interp(grid, *curves[int(k)]) for k in present], axis=0)
@@ -99,8 +126,6 @@ def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.
     of an argmax over NaN), its confusion counts are zero, and one warning line says so.
     The tables count the run as failed (`results.metrics_summary`).
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix
-
     n_classes = np.shape(scores)[1]
     if not np.isfinite(scores).all():
         bad = int(np.sum(~np.isfinite(scores).all(axis=1)))
@@ -119,12 +144,14 @@ def classification_scores(y_true: np.ndarray, predicted: np.ndarray, scores: np.
             "confusion": np.zeros((n_classes, n_classes), dtype=int).tolist(),
         }
     auc, per_class = macro_auc(y_true, scores)
+    y_true, predicted = np.asarray(y_true, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    counts = np.bincount(y_true * n_classes + predicted, minlength=n_classes * n_classes)
     return {
-        "accuracy": float(accuracy_score(y_true, predicted)),
+        "accuracy": float(np.mean(y_true == predicted)),
         "macro_auc": auc,
         "auc_classes": len(per_class),
         "per_class_auc": per_class,
-        "confusion": confusion_matrix(y_true, predicted, labels=np.arange(n_classes)).tolist(),
+        "confusion": counts.reshape(n_classes, n_classes).tolist(),  # rows: true labels
     }
 
 

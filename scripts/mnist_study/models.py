@@ -76,7 +76,7 @@ MODELS = {
         Model(
             "svm_final",
             ("svm", "final"),
-            ("svm_grid_search", "train_final_svm", "score_final_svm"),
+            ("svm_grid_search", "train_final_svm"),
             ("confusion.png",),
             "svm",
             "final RBF SVM",

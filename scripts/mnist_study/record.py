@@ -149,6 +149,9 @@ STATISTICS = {
     "the summary table": results.metrics_summary,
     "every pair of models (model_comparison)": comparison.model_comparison,
     "Holm's correction": stats.holm,
+    "the smallest difference a run resolves (model_comparison, conclusions)": (
+        stats.detectable_difference
+    ),
     "the grid search's choice": svm.choose_grid,
 }
 

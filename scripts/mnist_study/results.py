@@ -214,7 +214,7 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
         interval = f" (95% interval {best['ci_low']:.4f}-{best['ci_high']:.4f})"
     lines = [f"The {short_name(best['model'])} is the most accurate, {best['mean']:.4f}{interval}."]
     top = list(accuracy["model"][:leaders])
-    shown, unshown = [], []
+    shown, unshown, untold = [], [], []
     for row in comparison.itertuples():
         if {row.model_a, row.model_b} <= set(top):
             a, b = short_name(row.model_a), short_name(row.model_b)
@@ -223,6 +223,7 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
                 shown.append(f"the {a} over the {b} ({points})")
             else:
                 unshown.append(f"the {a} from the {b} ({points})")
+                untold.append(row)
     parts = []
     if shown:
         parts.append("the data support " + ", ".join(shown))
@@ -230,7 +231,31 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
         parts.append(f"{'they' if shown else 'the data'} cannot tell " + ", ".join(unshown))
     if parts:
         lines.append(f"Of the {len(top)} most accurate, " + "; ".join(parts) + ".")
+    if untold and "detectable" in comparison:
+        lines.append(resolution(pd.DataFrame(untold)))
     return lines
+
+
+def resolution(untold: pd.DataFrame) -> str:
+    """What the run can resolve among the pairs it cannot tell apart: the smallest
+    difference its design detects with 80% power at Holm's strictest level, and whether
+    twice the seeds or twice the test images would shrink that by a tenth or more, the
+    more helpful first (model_comparison's `detectable` columns)."""
+    now = 100 * untold["detectable"]
+    if not np.isfinite(now).any():
+        return "With one seed the run cannot say what more seeds would resolve."
+    low, high = np.nanmin(now), np.nanmax(now)
+    span = f"{high:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
+    doubled = {
+        "test images": 100 * untold["detectable_images_x2"].mean(),
+        "seeds": 100 * untold["detectable_seeds_x2"].mean(),
+    }
+    helps = {what: value < 0.9 * now.mean() for what, value in doubled.items()}
+    advice = ", ".join(
+        f"more {what} would {'help' if helps[what] else 'not'} ({value:.2f} with twice as many)"
+        for what, value in sorted(doubled.items(), key=lambda item: item[1])
+    )
+    return f"Differences below {span} points are beyond this run; {advice}."
 
 
 def collect_datasets(summary_tables) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -11,6 +12,8 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+
+from . import phases
 
 
 def setup_logging(log_path: str | Path | None) -> logging.Logger:
@@ -78,6 +81,7 @@ def run_rule(main, namespace: dict) -> None:
         return
     snakemake = namespace["snakemake"]
     started = time.time()
+    phases.enter_main()
     try:
         main(snakemake)
     except Exception as err:
@@ -96,9 +100,23 @@ def run_rule(main, namespace: dict) -> None:
                 handler.stream.write(where)
                 handler.flush()
         sys.exit(1)
+    phases.begin("record")
     record_imports(snakemake.rule)
     if snakemake.log:
         write_job_record(snakemake, started)
+    if namespace.get("__name__") == "__main__":
+        end_job()
+
+
+def end_job() -> None:
+    """End a finished job's process now, its outputs, log and record written and closed:
+    the interpreter's own teardown (freeing every module, a framework's atexit hooks)
+    adds nothing to them and costs a Keras job up to a second."""
+    logging.shutdown()  # flushes and closes the log file
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    os._exit(0)
 
 
 def job_record_path(log: str | Path) -> Path:
@@ -117,15 +135,11 @@ def write_job_record(snakemake, started: float) -> None:
     import socket
     from importlib import metadata
 
-    import mnist_study
-
     from .storage import atomic_path
 
-    loaded = {name.partition(".")[0] for name in list(sys.modules)}
-    names = loaded - mnist_study.MODULES_BEFORE - set(sys.stdlib_module_names) | {"snakemake"}
-    providers = metadata.packages_distributions()
+    providers = module_providers()
     packages = {}
-    for name in sorted(names):
+    for name in sorted(job_modules(providers) | {"snakemake"}):
         for dist in providers.get(name, []):
             packages[dist] = metadata.version(dist)
     record = {
@@ -146,6 +160,8 @@ def write_job_record(snakemake, started: float) -> None:
         "memory_gb": machine_memory_gb(),
         "gpu": os.environ.get("CUDA_VISIBLE_DEVICES") and _gpu_name(),
         "packages": dict(sorted(packages.items())),
+        # Where its time went, to here (phases.py); the record's own write is not in it.
+        "phases": phases.seconds(),
     }
     with atomic_path(job_record_path(snakemake.log[0])) as tmp:
         tmp.write_text(json.dumps(record, indent=1) + "\n")
@@ -198,18 +214,83 @@ def record_imports(rule: str) -> None:
     folder = os.environ.get("MNIST_STUDY_IMPORTS")
     if not folder:
         return
-    import mnist_study
-
-    loaded = {name.partition(".")[0] for name in list(sys.modules)}
     third_party = sorted(
         name
-        for name in loaded - mnist_study.MODULES_BEFORE - set(sys.stdlib_module_names)
+        for name in job_modules(module_providers())
         if not name.startswith("_") and name != "mnist_study"
     )
     from .storage import atomic_path
 
     with atomic_path(Path(folder) / f"{rule}.{os.getpid()}.txt") as tmp:
         tmp.write_text("".join(f"{name}\n" for name in third_party))
+
+
+def module_providers() -> dict[str, list[str]]:
+    """importlib.metadata.packages_distributions(): which installed distributions provide
+    each top-level module.
+
+    Building it reads every installed package's metadata (0.2 s on a quiet machine, over
+    a second on a busy one), the same for every job of an environment; so it is kept in
+    the temporary folder, under a name made of the environment's site-packages folders
+    and their modification times (installing or removing a package changes them).
+    """
+    import hashlib
+    import json
+    import tempfile
+    from importlib import metadata
+
+    folders = sorted({p for p in sys.path if p.endswith(("site-packages", "dist-packages"))})
+    try:
+        stamp = [(p, os.stat(p).st_mtime_ns) for p in folders if os.path.isdir(p)]
+    except OSError:
+        return metadata.packages_distributions()
+    key = hashlib.sha256(repr([sys.prefix, stamp]).encode()).hexdigest()[:20]
+    cache = Path(tempfile.gettempdir()) / f"mnist_study-providers-{key}.json"
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    providers = metadata.packages_distributions()
+    with contextlib.suppress(OSError):
+        from .storage import atomic_path
+
+        with atomic_path(cache) as tmp:
+            tmp.write_text(json.dumps(providers))
+    return providers
+
+
+def job_modules(providers: dict[str, list[str]]) -> set[str]:
+    """The top-level modules outside the standard library that this job imported.
+
+    Snakemake's preamble (run before the script) loads Snakemake and some of the
+    packages it requires: of the modules loaded before the package, those that belong
+    to Snakemake or its requirements are its, the rest (numpy or pandas, imported by a
+    script above its `from mnist_study ...` lines) the job's. `providers` is
+    importlib.metadata.packages_distributions().
+    """
+    import re
+    from importlib import metadata
+
+    import mnist_study
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    snakemakes = {"snakemake"} | {
+        normal(re.split(r"[ ;<>=!~\[(]", line)[0])
+        for line in metadata.requires("snakemake") or []
+        if "extra ==" not in line
+    }
+    # A module marked absent (None: keras_models.skip_unused_probes) was never imported.
+    modules = [name for name, module in list(sys.modules.items()) if module is not None]
+    loaded = {name.partition(".")[0] for name in modules} - set(sys.stdlib_module_names)
+    return {
+        name
+        for name in loaded
+        if name not in mnist_study.MODULES_BEFORE
+        or not {normal(d) for d in providers.get(name, [])} <= snakemakes
+        and providers.get(name)
+    }
 
 
 def half_the_cores(cores: int, most: int = 8) -> int:

@@ -239,13 +239,17 @@ def detectable_difference(components: dict, alpha: float, power: float = 0.8) ->
     with the given power, for this design and for twice the seeds or twice the images.
 
     `components` are the variance parts that `two_source` estimated (per seed var_a,
-    per image var_b, residual var_e). The difference is the critical one (where the
-    generalized p-value reaches `alpha`, the seeds' term at its expectation) plus
-    z(power) standard errors: the normal approximation to the test's power. Returns
-    `mdd`, `mdd_seeds_x2`, `mdd_images_x2` and `helps`: "more seeds", "more test images"
-    or "neither" (when doubling either shrinks it by under a tenth).
+    per image var_b, residual var_e). Under the crossed model the mean is normal with
+    variance seed_term + image_term, independent of the seeds' mean square, which
+    scatters as seed_term * U / (S - 1) with U chi-square on S - 1 degrees of freedom;
+    the test rejects where |mean| exceeds the generalized half-width at that scattered
+    seed term. The power at a difference d is that chance averaged over U (exact under
+    the model, not a normal approximation, which overstates the power of a few seeds),
+    and the difference is where it reaches `power` (bisection). Returns `mdd`,
+    `mdd_seeds_x2`, `mdd_images_x2` and `helps`: "more seeds", "more test images" or
+    "neither" (when doubling either shrinks it by under a tenth).
     """
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     def mdd(seeds: int, images: int) -> float:
         var_a, var_b, var_e = (components[k] for k in ("var_seeds", "var_images", "var_error"))
@@ -253,8 +257,18 @@ def detectable_difference(components: dict, alpha: float, power: float = 0.8) ->
             return math.nan
         seed_term = var_a / seeds + var_e / (seeds * images)
         image_term = var_b / images
-        critical = float(generalized_half_width(seed_term, image_term, seeds - 1, 1 - alpha))
-        return critical + float(norm.ppf(power)) * math.sqrt(seed_term + image_term)
+        sd = math.sqrt(seed_term + image_term)
+        if sd == 0:
+            return 0.0
+        u, weights = _chi2_grid(seeds - 1)
+        critical = generalized_half_width(seed_term * u / (seeds - 1), image_term, seeds - 1,
+                                          1 - alpha)  # fmt: skip
+        low, high = 0.0, float(critical.max()) + 10 * sd
+        for _ in range(48):  # the power rises with the difference
+            middle = (low + high) / 2
+            chance = ndtr((middle - critical) / sd) + ndtr((-middle - critical) / sd)
+            low, high = (middle, high) if (chance * weights).sum() < power else (low, middle)
+        return (low + high) / 2
 
     seeds, images = components["seeds"], components["images"]
     now, more_seeds, more_images = (

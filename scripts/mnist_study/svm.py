@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.svm import SVC
 
 from .metrics import classification_scores
+
+if TYPE_CHECKING:
+    from sklearn.svm import SVC
+
+# scikit-learn (and joblib) are imported by the functions that fit: svm_grid_choice
+# reads its tables with this module and fits nothing, and the import costs a second.
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ KERNEL_LABELS = {
 
 
 def make_svc(kernel: str, C: float = 1.0, gamma="scale", degree: int = 2) -> SVC:
+    from sklearn.svm import SVC
+
     if kernel not in KERNELS:
         raise ValueError(f"unknown SVM kernel {kernel!r}; choose from {', '.join(KERNELS)}")
     return SVC(kernel=kernel, C=C, gamma=gamma, degree=degree)
@@ -109,6 +113,8 @@ def boundary_grid(Z: np.ndarray, resolution: int, margin: float = 0.5):
 
 def decision_regions(names, settings, X: np.ndarray, y: np.ndarray, resolution: int, seed: int):
     """Project X on 2 PCA components, fit each kernel there, predict over a grid."""
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=2, svd_solver="covariance_eigh", random_state=seed).fit(X)
     Z = pca.transform(X)
     xx, yy = boundary_grid(Z, resolution)
@@ -187,6 +193,10 @@ def grid_search(X, y, C_values, gamma_values, folds: int, seed: int, n_jobs: int
     so in the log) is in the test part of as many folds as it has examples, and the
     other folds are scored without it; scikit-learn's warning about it is not repeated.
     """
+    import joblib
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.svm import SVC
+
     if not C_values or not gamma_values:
         raise ValueError("the SVM grid is empty: give at least one C and one gamma")
     for name, values in (("C", C_values), ("gamma", gamma_values)):
@@ -281,6 +291,10 @@ def final_model(C: float, gamma: float, pca_components: int = 0, seed: int = 0):
     evaluation by the same factor, which is what makes all 60,000 training
     digits practical.
     """
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC
+
     svc = SVC(kernel="rbf", C=C, gamma=gamma, cache_size=1000)
     if pca_components:
         return Pipeline(
