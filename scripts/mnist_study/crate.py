@@ -30,7 +30,6 @@ record is its folder record/. It holds:
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from rocrate.model.contextentity import ContextEntity
@@ -44,6 +43,9 @@ PROFILES = {
     "https://w3id.org/ro/wfrun/provenance/0.5": "Provenance Run Crate",
     "https://w3id.org/workflowhub/workflow-ro-crate/1.0": "Workflow RO-Crate",
 }
+# The RO-Crate version the Workflow Run profiles 0.5 build on (their crates' descriptor
+# conforms to RO-Crate 1.1, and roc-validator's provenance-run-crate-0.5 checks it).
+ROCRATE_VERSION = "1.1"
 SNAKEMAKE_LANGUAGE = "https://w3id.org/workflowhub/workflow-ro-crate#snakemake"
 # Licences the crate can name by their SPDX identifier (CITATION.cff's `license`).
 SPDX = "https://spdx.org/licenses/"
@@ -61,7 +63,10 @@ RECORD_FILES = {
 
 
 def iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    """A time as the profiles' ISO 8601 form: UTC to the millisecond, offset +00:00."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
 
 def flat_settings(config: dict, prefix: str = "") -> dict:
@@ -142,7 +147,7 @@ def build(
     compute.jobs), with the crate's root at `root` (results/<dataset>/, whose record/
     already holds the record's files and the workflow's copy). `citation` is
     CITATION.cff as read."""
-    crate = ROCrate()
+    crate = ROCrate(version=ROCRATE_VERSION)
 
     def entity(identifier: str, properties: dict) -> ContextEntity:
         return crate.add(ContextEntity(crate, identifier, properties))
@@ -242,9 +247,12 @@ def build(
     }
     if workflow_info.get("commit"):
         workflow_properties["version"] = workflow_info["commit"]
-        workflow_properties["description"] = f"at commit {workflow_info['commit']}" + (
-            " with local changes" if workflow_info.get("changed") else ""
-        )
+    commit = (
+        f"at commit {workflow_info['commit']}"
+        + (" with local changes" if workflow_info.get("changed") else "")
+        if workflow_info.get("commit")
+        else "at no known commit"
+    )
     if citation.get("repository-code"):
         workflow_properties["codeRepository"] = {"@id": citation["repository-code"]}
     copied = root / "record/workflow/Snakefile"
@@ -253,11 +261,14 @@ def build(
             dest_path="record/workflow/Snakefile",
             properties=workflow_properties
             | {"sha256": sha256_file(copied), "description": "the Snakefile of the copy of "
-               "the workflow's files that ran (record/workflow/)"},
+               f"the workflow's files that ran (record/workflow/), {commit}"},
         )  # fmt: skip
     else:
         address = f"{workflow_info['source'].rstrip('/')}/Snakefile"
-        workflow = crate.add_file(source=address, properties=workflow_properties)
+        workflow = crate.add_file(
+            source=address,
+            properties=workflow_properties | {"description": f"the workflow {commit}"},
+        )
     root_dataset["mainEntity"] = workflow
 
     # The record's own files.
@@ -313,7 +324,7 @@ def build(
             f"#host-{machine['host']}",
             {"@type": "Place", "name": machine["host"], "description": described},
         )
-    runs = {}
+    runs, mentioned = {}, []
     for command in made["commands"]:
         run_jobs = [job for job in jobs if job["run"] == command["run"]]
         started = min((job["started"] for job in run_jobs), default=None)
@@ -341,6 +352,7 @@ def build(
             },
         )
         runs[command["run"]] = (action, organize)
+        mentioned.append(action)
 
     for i, (job, cost) in enumerate(zip(jobs, record["compute"]["jobs"], strict=True), 1):
         wildcards = ", ".join(f"{k}={v}" for k, v in sorted(job["wildcards"].items()))
@@ -376,6 +388,7 @@ def build(
         if job["run"] in runs:
             properties["isPartOf"] = runs[job["run"]][0]
         action = entity(f"#job-{i}", properties)
+        mentioned.append(action)
         control = entity(
             f"#control-{i}",
             {
@@ -387,6 +400,8 @@ def build(
         )
         if job["run"] in runs:
             runs[job["run"]][1].append_to("object", control)
+    # The root mentions every action (the profiles' recommendation).
+    root_dataset["mentions"] = mentioned
     return crate.metadata.generate()
 
 
