@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.io import strip_wildcard_constraints
 from snakemake.logging import logger
@@ -114,7 +115,7 @@ from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.config import schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
-from mnist_study.models import CATEGORIES, KERAS, MODELS, SAVED  # noqa: E402
+from mnist_study.models import KERAS, MODELS, SAVED, report_categories  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
 
 # One readable line per problem first; then snakemake's validate fills in defaults,
@@ -165,6 +166,15 @@ if not DATASET_SPECS[DATASET].verify:
         "checksums; the Parquet files record verified: false"
     )
 SEEDS = config["repeats"]["seeds"]
+# The report's categories that this run holds, numbered in turn (no sweeps, no "Sweeps").
+CATEGORIES = report_categories(
+    absent=[
+        *([] if SWEEPS else ["sweeps"]),
+        *([] if config["robustness"]["corruptions"] else ["robustness"]),
+    ]
+)
+# The workflow's authors and licence, which the run's crate names (rules/record.smk).
+CITATION = yaml.safe_load(workflow_text("CITATION.cff"))
 # Every job records the run that made it (runtime.write_job_record): this Snakemake
 # process's id and command line, handed to its jobs (on a cluster too) in the environment.
 os.environ.setdefault("MNIST_STUDY_RUN", f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")

@@ -24,6 +24,8 @@ rule record:
             category=CATEGORIES["record"],
             labels={"record": "model card: {model}"},
         ),
+        crate="results/{dataset}/ro-crate-metadata.json",
+        workflow=directory("results/{dataset}/record/workflow"),
     log:
         log_path("record"),
     localrule: True
@@ -39,5 +41,6 @@ rule record:
         config=canonical(config),
         expected=record_expected,
         defaults=schema_defaults(load_schema(SCHEMA)),
+        citation=CITATION,
     script:
         "../scripts/write_record.py"

@@ -2,10 +2,11 @@
 cards and the Croissant data card (mnist_study.record, .record_page, .cards)."""
 
 import os
+from importlib import metadata
 from pathlib import Path
 
-from mnist_study import cards, record_page
-from mnist_study.record import build
+from mnist_study import cards, crate, record_page
+from mnist_study.record import build, job_records
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, sha256_file, write_json
 
@@ -36,6 +37,13 @@ def main(snakemake):
     folder.mkdir(parents=True, exist_ok=True)
     for model in record["methods"]["models"]:
         cards.model_card(model, record, results, folder / f"{model}.md")
+    # The run as a Provenance Run Crate, the dataset's folder its root (mnist_study.crate).
+    jobs = job_records(results, Path("results/logs"), snakemake.params.config["repeats"]["seeds"])
+    crate.copy_workflow(params["source"], Path(snakemake.output.workflow))
+    metadata_crate = crate.build(
+        record, jobs, results, snakemake.params.citation, metadata.version("snakemake")
+    )
+    write_json(snakemake.output.crate, metadata_crate)
     log.info(
         "record of %s: %d jobs (%d reused), %d models, %d files missing",
         record["dataset"],

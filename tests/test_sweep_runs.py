@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import config_args, planned, planned_counts, ran, run_snakemake, suite_settings
+from mnist_study.models import report_categories
 
 # Every test here starts Snakemake.
 pytestmark = pytest.mark.pipeline
@@ -73,7 +74,13 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkee
     run_snakemake(finished, *first, "--report", "results/report.html")
     html = (finished / "results/report.html").read_text()
     assert '"results/mnist-sample/sweeps/width.png": {"name"' in html
-    assert "8. Sweeps" in html
+    # Every category, the sweeps' among them, numbered 1, 2, ... in the registry's order.
+    categories = list(report_categories().values())
+    assert [title.split(". ")[0] for title in categories] == [
+        str(n) for n in range(1, len(categories) + 1)
+    ]
+    for category in categories:
+        assert f'"{category}"' in html, category
     assert "<strong>width</strong>: the nn_numpy model" in html
 
     # Adding a value would train only the new point's seeds (the dry run's plan).

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, suite_settings
-from mnist_study import figures, result_figures, sweep_results, sweeps
+from mnist_study import figures, models, result_figures, sweep_results, sweeps
 from mnist_study.config import ConfigError, check_config, load_schema
 
 SCHEMA_PATH = ROOT / "rules" / "schemas" / "config.schema.yaml"
@@ -205,6 +205,32 @@ def test_the_shipped_sweep_files_are_valid_and_documented():
 def test_the_default_config_has_no_sweep():
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     assert config["sweeps"] == {}
+
+
+def test_report_categories_are_numbered_in_turn_with_or_without_sweeps(monkeypatch):
+    """models.report_categories: with sweeps every category is numbered 1, 2, ... in
+    CATEGORY_TITLES' order; without, those after the sweeps move up one and the sweeps'
+    keeps its bare title (its rules run no job, so the report never shows it); two
+    categories added at the end take the next numbers either way."""
+    titles = models.CATEGORY_TITLES
+    every = models.report_categories()
+    assert list(every.values()) == [f"{n}. {title}" for n, title in enumerate(titles.values(), 1)]
+    without = models.report_categories(absent=["sweeps"])
+    assert without["sweeps"] == "Sweeps"
+    shown = [title for key, title in without.items() if key != "sweeps"]
+    assert shown == [f"{n}. {title}" for n, title in enumerate(
+        [title for key, title in titles.items() if key != "sweeps"], 1)]  # fmt: skip
+    assert every["record"] == f"{list(titles).index('record') + 1}. Record"
+    assert without["record"] == f"{list(titles).index('record')}. Record"
+
+    monkeypatch.setitem(titles, "robustness", "Robustness")
+    monkeypatch.setitem(titles, "errors", "Errors")
+    assert models.report_categories()["errors"] == f"{len(titles)}. Errors"
+    without = models.report_categories(absent=["sweeps"])
+    assert (without["robustness"], without["errors"]) == (
+        f"{len(titles) - 2}. Robustness",
+        f"{len(titles) - 1}. Errors",
+    )
 
 
 def write_runs(tmp_path, sweep: dict, seeds, accuracy_of):

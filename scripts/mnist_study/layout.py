@@ -10,6 +10,8 @@ from pathlib import Path
 # these; the run log's code hash covers them).
 WORKFLOW_FILES = (
     "Snakefile",
+    "CITATION.cff",
+    "LICENSE",
     "rules",
     "scripts",
     "envs",

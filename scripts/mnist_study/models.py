@@ -8,20 +8,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The report's categories, one per stage, in the report's order.
-CATEGORIES = {
-    "data": "1. Data",
-    "pca": "2. PCA",
-    "svm": "3. SVM",
-    "nn_numpy": "4. Numpy network",
-    "mlp": "5. Keras MLP",
-    "cnn": "6. Keras CNN",
-    "results": "7. Results",
-    "sweeps": "8. Sweeps",
-    "record": "9. Record",
-    "robustness": "10. Robustness",
-    "errors": "11. Errors",
+# The report's categories, one per stage, in the report's order: a new category is one
+# entry here. A run numbers those it holds in turn (report_categories).
+CATEGORY_TITLES = {
+    "data": "Data",
+    "pca": "PCA",
+    "svm": "SVM",
+    "nn_numpy": "Numpy network",
+    "mlp": "Keras MLP",
+    "cnn": "Keras CNN",
+    "results": "Results",
+    "sweeps": "Sweeps",
+    "record": "Record",
+    "robustness": "Robustness",
+    "errors": "Errors",
 }
+
+
+def report_categories(absent=()) -> dict[str, str]:
+    """{stage: "N. Title"}, the categories present numbered 1, 2, ... in the report's
+    order with no gap; those `absent` (the sweeps when none is configured), whose rules
+    run no job, keep their bare title."""
+    present = [key for key in CATEGORY_TITLES if key not in absent]
+    numbered = {key: f"{n}. {CATEGORY_TITLES[key]}" for n, key in enumerate(present, 1)}
+    return {key: numbered.get(key, title) for key, title in CATEGORY_TITLES.items()}
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class Model:
         the tables; section: where its settings live in the config; rules: the rules
         run once per seed for it, in order; targets: the files of each run that the default
         target asks for (the rest follow from the rules); category: its report
-        category (a key of CATEGORIES); label: how a reader calls it; seed_draws: what
+        category (a key of CATEGORY_TITLES); label: how a reader calls it; seed_draws: what
         a seed of repeats.seeds draws for it; sweepable: whether a sweep can vary its
         settings; headline: the metric the run log reports for it.
     """
@@ -50,10 +60,6 @@ class Model:
     @property
     def section_key(self) -> str:
         return ".".join(self.section)
-
-    @property
-    def report_category(self) -> str:
-        return CATEGORIES[self.category]
 
 
 MODELS = {

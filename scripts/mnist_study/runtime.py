@@ -20,7 +20,10 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     """Send log records (and library chatter on stderr) to the rule's log file.
 
     Records also go to the console, so a user watching `snakemake` sees the
-    progress of long steps as they happen.
+    progress of long steps as they happen (a training job's epochs among them), each
+    line naming its job (`console_name`), as several run at once. With
+    MNIST_STUDY_PROGRESS=0 the console gets only warnings and errors; the log file
+    holds every record either way.
     """
     console = sys.__stderr__
     handlers: list[logging.Handler] = []
@@ -33,7 +36,14 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
         log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         os.dup2(log_fd, 2)
         os.close(log_fd)
-    handlers.append(logging.StreamHandler(console))
+    shown = logging.StreamHandler(console)
+    job = console_name(log_path).replace("%", "%%")
+    shown.setFormatter(
+        logging.Formatter(f"%(asctime)s %(levelname)s [{job}] %(name)s: %(message)s")
+    )
+    if os.environ.get("MNIST_STUDY_PROGRESS", "1").strip() == "0":
+        shown.setLevel(logging.WARNING)
+    handlers.append(shown)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -42,6 +52,20 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     )
     logging.captureWarnings(True)
     return logging.getLogger("mnist_study")
+
+
+def console_name(log_path: str | Path | None) -> str:
+    """A job's name on the console, from its log's path: the dataset, rule and
+    wildcards of results/<dataset>/logs/<rule>/<point>/seed-<n>.log are
+    "<dataset> <rule> <point> seed-<n>"."""
+    if not log_path:
+        return ""
+    parts = Path(log_path).with_suffix("").parts
+    if "logs" not in parts:
+        return Path(log_path).stem
+    at = parts.index("logs")
+    dataset = parts[at - 1 : at] if at >= 2 and parts[at - 2] == "results" else ()
+    return " ".join([*dataset, *parts[at + 1 :]])
 
 
 def run_rule(main, namespace: dict) -> None:
@@ -102,7 +126,8 @@ def job_record_path(log: str | Path) -> Path:
 
 def write_job_record(snakemake, started: float) -> None:
     """What the reproducibility record needs of one finished job, beside its log: the
-    rule and wildcards, the run that made it (MNIST_STUDY_RUN and MNIST_STUDY_COMMAND,
+    rule and wildcards, its input and output files (for the run's crate, mnist_study.crate),
+    the run that made it (MNIST_STUDY_RUN and MNIST_STUDY_COMMAND,
     set by the Snakemake process that ran it), the machine, and the version of every
     package the job imported (importlib.metadata, in the job's own environment)."""
     import json
@@ -120,6 +145,8 @@ def write_job_record(snakemake, started: float) -> None:
     record = {
         "rule": snakemake.rule,
         "wildcards": dict(snakemake.wildcards.items()),
+        "inputs": [str(path) for path in snakemake.input],
+        "outputs": [str(path) for path in snakemake.output],
         "threads": threads_used(snakemake),
         "run": os.environ.get("MNIST_STUDY_RUN", ""),
         "command": os.environ.get("MNIST_STUDY_COMMAND", ""),
