@@ -13,7 +13,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
     classes = list(DatasetSpec.from_params(snakemake.params.dataset).classes)
-    runs = failures.read_runs(snakemake.input.predictions)
+    runs = data.read_runs(snakemake.input.predictions)
     labels = results.model_labels(pd.read_parquet(snakemake.input.metrics))
     per_class = failures.per_class_accuracy(runs, classes)
     write_table(per_class, snakemake.output.per_class)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from mnist_study import comparison, data, figures, result_figures, results
+from mnist_study import comparison, figures, result_figures, results
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table, write_tables
 
@@ -10,7 +10,6 @@ from mnist_study.storage import write_table, write_tables
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
-    data.check_predictions_aligned(snakemake.input.predictions)
     correct = comparison.correct_by_run(snakemake.input.predictions)
     correct, failed = results.counted_runs(correct, pd.read_parquet(snakemake.input.metrics))
     for model, seed in failed:

@@ -4,7 +4,7 @@ verdicts on robustness, calibration clean and corrupted, and their figures."""
 import numpy as np
 import pandas as pd
 
-from mnist_study import data, failures, figures, results, robustness, robustness_figures, scoring
+from mnist_study import data, figures, results, robustness, robustness_figures, scoring
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, write_table, write_tables
 
@@ -13,7 +13,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
     names = snakemake.params.corruptions
-    clean = failures.read_runs(snakemake.input.predictions)
+    clean = data.read_runs(snakemake.input.predictions)
     corrupted = {
         name: scoring.read_scores(path)
         for name, path in zip(names, snakemake.input.scores, strict=True)

@@ -257,7 +257,7 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
     # clean labels in the clean order, and changes the images (but identity).
     workdir, _ = pipeline_run
     results = workdir / "results/mnist-sample"
-    clean = failures.read_runs(sorted(results.glob("*/base/seed-*/predictions.parquet")))
+    clean = data.read_runs(sorted(results.glob("*/base/seed-*/predictions.parquet")))
     identity = scoring.read_scores(results / "robustness/scores/identity.parquet")
     assert set(identity) == set(clean) and len(clean) >= 8
     for model, by_seed in clean.items():

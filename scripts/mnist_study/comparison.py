@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,23 +11,15 @@ from . import stats
 
 
 def correct_by_run(prediction_files) -> dict[str, dict[int, np.ndarray]]:
-    """{model: {seed: 0/1 per test image}} from the runs' predictions files.
+    """{model: {seed: 0/1 per test image}} from the runs' predictions files, each read
+    once; every run must have scored the same test images in the same order
+    (`data.read_runs`)."""
+    from .data import read_runs
 
-    Every run must have scored the same test images: their labels are compared.
-    """
-    from .data import read_predictions
-
-    correct: dict[str, dict[int, np.ndarray]] = {}
-    labels = None
-    for path in prediction_files:
-        seed = int(Path(path).parent.name.removeprefix("seed-"))
-        for model, run in read_predictions(path).items():
-            if labels is None:
-                labels = run["label"]
-            elif not np.array_equal(labels, run["label"]):
-                raise ValueError(f"{path}: {model} was scored on other test images than the rest")
-            correct.setdefault(model, {})[seed] = run["predicted"] == run["label"]
-    return correct
+    return {
+        model: {seed: run["predicted"] == run["label"] for seed, run in by_seed.items()}
+        for model, by_seed in read_runs(prediction_files).items()
+    }
 
 
 BY_SEED_COLUMNS = ["dataset", "model_a", "model_b", "seed", "accuracy_a", "accuracy_b",

@@ -297,17 +297,31 @@ def check_aligned(reference: dict, run: dict, where: str, against: str) -> None:
     raise PredictionsMismatch(f"{where} was scored on other test images than {against} ({detail})")
 
 
-def check_predictions_aligned(paths) -> int:
-    """Check every run of the predictions files `paths` against the first one read
-    (`check_aligned`): every run must have scored the same test images in the same order,
-    since the paired comparisons and the accuracy's interval match runs image by image
-    (`comparison.correct_by_run`). Returns the number of runs checked."""
-    reference, against, runs = None, "", 0
+def aligned_runs(paths):
+    """Every run of the predictions files `paths` as (path, model, run), each file read
+    once and each run checked against the first one read (`check_aligned`): every run
+    must have scored the same test images in the same order, since the paired
+    comparisons and the accuracy's interval match runs image by image."""
+    reference, against = None, ""
     for path in paths:
         for model, run in read_predictions(path).items():
-            runs += 1
             if reference is None:
                 reference, against = run, f"{path}: {model}"
             else:
                 check_aligned(reference, run, f"{path}: {model}", against)
+            yield path, model, run
+
+
+def check_predictions_aligned(paths) -> int:
+    """Check the runs of the predictions files `paths` as `aligned_runs` does, for a rule
+    that reads them otherwise. Returns the number of runs checked."""
+    return sum(1 for _ in aligned_runs(paths))
+
+
+def read_runs(prediction_files) -> dict:
+    """{table model: {seed: {"image", "label", "predicted", "scores"}}} from the runs'
+    predictions files (.../seed-<n>/predictions.parquet), checked by `aligned_runs`."""
+    runs: dict = {}
+    for path, model, run in aligned_runs(prediction_files):
+        runs.setdefault(model, {})[int(Path(path).parent.name.removeprefix("seed-"))] = run
     return runs

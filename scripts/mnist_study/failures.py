@@ -10,28 +10,12 @@ tables leave it out.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import stats
 from .data import NO_PREDICTION
-
-
-def read_runs(prediction_files) -> dict:
-    """{table model: {seed: {"image", "label", "predicted", "scores"}}} from the runs'
-    predictions files (.../seed-<n>/predictions.parquet), after checking that every run
-    scored the same test images in the same order (data.check_predictions_aligned)."""
-    from .data import check_predictions_aligned, read_predictions
-
-    check_predictions_aligned(prediction_files)
-    runs: dict = {}
-    for path in map(Path, prediction_files):
-        seed = int(path.parent.name.removeprefix("seed-"))
-        for model, run in read_predictions(path).items():
-            runs.setdefault(model, {})[seed] = run
-    return runs
 
 
 def usable(runs: dict) -> dict:
