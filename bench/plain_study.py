@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from mnist_study.models import KERAS, MODELS  # noqa: E402
+from mnist_study.models import KERAS, MODELS, SAVED  # noqa: E402
 
 
 class Named(list):
@@ -121,10 +121,13 @@ def seed_steps(config: dict, spec, out: Path, seed: int):
     def run(model: str, files: str) -> dict:
         return paths(out / model / "base" / f"seed-{seed}", files)
 
-    outputs = run("svm_kernels", "table=kernels.csv confusion.csv metrics.json predictions.parquet")
+    outputs = run("svm_kernels", "table=kernels.csv confusion.csv metrics.json predictions.parquet "
+                  "models=models.skops models_checksum=models.skops.sha256 arrays=models.npz "
+                  "arrays_checksum=models.npz.sha256")  # fmt: skip
     kernels = {"settings": config["svm"]["kernels"], "seed": seed}
     yield "svm_kernels", job(1, data, outputs, kernels)
-    outputs = run("svm_final", "model=model.skops checksum=model.skops.sha256 info=model.json "
+    outputs = run("svm_final", "model=model.skops checksum=model.skops.sha256 arrays=model.npz "
+                  "arrays_checksum=model.npz.sha256 info=model.json "
                   "metrics.json scores.json predictions.parquet figure=confusion.png")  # fmt: skip
     inputs = {**data, "best": str(out / "svm/grid_best.json")}
     params = {"dataset": dataset, "settings": base_settings(config, "svm_final"), "seed": seed,
@@ -181,6 +184,54 @@ def table_steps(config: dict, spec, out: Path):
     yield "study_comparison", job(1, inputs, outputs, {}, **name)
 
 
+def robustness_steps(config: dict, spec, out: Path):
+    """(script, job) of the robustness stage and the errors' tables: each corruption's
+    test set and scoring of every saved run, then the tables over them."""
+    seeds, robustness = config["repeats"]["seeds"], config["robustness"]
+    runs = [(m, out / m / "base" / f"seed-{s}") for m in MODELS for s in seeds]
+    test, tables, name = str(out / "data/test.parquet"), out / "tables", {"dataset": spec.name}
+    models = [str(run / SAVED[m]) for m, run in runs]
+    predictions = [str(run / "predictions.parquet") for _, run in runs]
+    threads = config["threads"]
+    for corruption in robustness["corruptions"]:
+        corrupted = {"test": str(out / "robustness/test" / f"{corruption}.parquet")}
+        params = {"severity": robustness["severity"][corruption], "seed": robustness["seed"]}
+        yield "corrupt_test_set", job(1, {"test": test}, corrupted, params, corruption=corruption)
+        inputs = {**corrupted, "models": models, "checksums": [f"{m}.sha256" for m in models]}
+        outputs = {"scores": str(out / "robustness/scores" / f"{corruption}.parquet")}
+        params = {"dataset": spec.as_params(), "backend": config["keras_backend"],
+                  "threads": threads}  # fmt: skip
+        yield "score_corruption", job(threads, inputs, outputs, params, corruption=corruption)
+    folder = out / "robustness"
+    inputs = {
+        "scores": [str(folder / "scores" / f"{c}.parquet") for c in robustness["corruptions"]],
+        "corrupted": [str(folder / "test" / f"{c}.parquet") for c in robustness["corruptions"]],
+        "test": test,
+        "predictions": predictions,
+        "metrics": str(tables / "metrics.parquet"),
+    }
+    outputs = paths(
+        tables,
+        "accuracy=robustness.csv accuracy_md=robustness.md summary=robustness_summary.csv "
+        "comparison=robustness_comparison.csv calibration=calibration.csv "
+        "conclusions=robustness_conclusions.txt heatmap=robustness_heatmap.png "
+        "examples=corruption_examples.png reliability=reliability.png",
+    )
+    params = {"dataset": spec.as_params(), "corruptions": robustness["corruptions"],
+              "bins": robustness["calibration_bins"], "bootstrap": robustness["bootstrap"],
+              "seed": robustness["seed"]}  # fmt: skip
+    if robustness["corruptions"]:
+        yield "robustness_tables", job(1, inputs, outputs, params, **name)
+    inputs = {"test": test, "predictions": predictions, "metrics": str(tables / "metrics.parquet")}
+    outputs = paths(
+        tables,
+        "per_class=per_class_accuracy.csv per_class_md=per_class_accuracy.md "
+        "confused=confused_pairs.csv hard=hard_images.csv gallery=hard_images.png",
+    )
+    params = {"dataset": spec.as_params(), "hard_images": robustness["hard_images"]}
+    yield "errors_tables", job(1, inputs, outputs, params, **name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
@@ -203,6 +254,7 @@ def main() -> None:
     for seed in config["repeats"]["seeds"]:
         steps += seed_steps(config, spec, args.out, seed)
     steps += table_steps(config, spec, args.out)
+    steps += robustness_steps(config, spec, args.out)
     timings: dict[str, float] = {}
     for script, step in steps:
         began = time.perf_counter()

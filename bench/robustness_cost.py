@@ -85,23 +85,22 @@ from mnist_study.runtime import limit_threads
 mark("python, numpy, pyarrow, the package")
 limit_threads(1)
 keras_models.configure_backend(1, "tensorflow")
-import sklearn, skops.io
-mark("scikit-learn and skops")
 keras_models.skip_unused_probes("tensorflow")
 import keras
 mark("tensorflow and keras")
 results = Path(sys.argv[1])
 test = data.read_split(next(results.glob("robustness/test/*.parquet")))
 mark("the corrupted test set")
-from mnist_study.storage import load_model
 for model in MODELS:
     for path in sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}")):
         scoring.score_run(model, path, test.X, 10)
         mark(f"{model}: load and score")
-for model in ("svm_kernels", "svm_final"):  # against libsvm's own decision values
-    for path in sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}")):
+sys.modules.pop("sklearn")  # skipped for Keras, as in the job; the asides need it
+from mnist_study.storage import load_model
+for model, file in (("svm_kernels", "models.skops"), ("svm_final", "model.skops")):
+    for path in sorted(results.glob(f"{model}/base/seed-*/{file}")):  # libsvm's own values
         loaded = load_model(path)
-        mark(f"(aside) {model}: load again")
+        mark(f"(aside) {model}: scikit-learn, skops and the skops file")
         for svc in loaded.values() if isinstance(loaded, dict) else [loaded]:
             svc.decision_function(test.X)
         mark(f"(aside) {model}: libsvm's decision_function")
@@ -135,8 +134,9 @@ def main() -> None:
         markdown = (
             f"# One scoring job's CPU time by part, {args.dataset}\n\n"
             f"{table.to_markdown(index=False, floatfmt='.2f')}\n\n"
-            f"Total of the job's parts {job:.2f} s; the asides time libsvm's decision "
-            f"values on the same models, which the job no longer uses.\n"
+            f"Total of the job's parts {job:.2f} s; the asides time what the job no longer "
+            f"does: importing scikit-learn and skops to load the SVMs' skops files (the "
+            f"job reads their scoring arrays), and libsvm's decision values.\n"
         )
         write_summary(args.out or RESULTS / "robustness_scoring_parts", parts, markdown)
         print(markdown)

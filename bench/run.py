@@ -2,6 +2,7 @@
 
     python bench/run.py                 # bundled sample only (about 8 minutes on 2 cores)
     python bench/run.py --full          # also Fashion-MNIST, 70,000 images
+    python bench/run.py --full --seeds 0 --fashion-only    # Fashion-MNIST, one seed
 
 Measures in one run, so that the ratio compares like with like: the whole pipeline from
 cold (figures, tables and report) and a second, no-op run, against the same work in one
@@ -47,11 +48,18 @@ def timed(command, cwd) -> float:
     return time.perf_counter() - start
 
 
-def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) -> dict:
+def run_dataset(
+    name: str, directory: Path | None, cores: int, scratch: Path, seeds: list[int] | None = None
+) -> dict:
     snakemake = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
+    workdir = copy_workflow(scratch / f"pipeline-{name}")
+    extra = []  # --seeds: repeats.seeds over config.yaml's, for both the pipeline and the plain
+    if seeds:
+        extra = [str(workdir / "seeds.yaml")]
+        Path(extra[0]).write_text(f"repeats:\n  seeds: {seeds}\n")
+        snakemake += ["--configfile", "config.yaml", *extra]
     if directory is not None:
         snakemake += ["--config", f"dataset={name}", f"dataset_dir={directory}"]
-    workdir = copy_workflow(scratch / f"pipeline-{name}")
     result = {"dataset": name}
     print(f"[{name}] pipeline from cold, report, no-op rerun ...", flush=True)
     result["pipeline_cold_seconds"] = timed(snakemake, workdir)
@@ -67,6 +75,7 @@ def run_dataset(name: str, directory: Path | None, cores: int, scratch: Path) ->
         name,
         "--threads",
         str(cores),
+        *(["--configfile", *extra] if extra else []),
     ]
     result["plain_script_seconds"] = timed(plain, ROOT)
     result["plain_script_steps"] = json.loads((scratch / f"plain-{name}/timings.json").read_text())
@@ -176,6 +185,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also run full Fashion-MNIST")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--out", type=Path, default=RESULTS / "summary")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="repeats.seeds")
+    parser.add_argument("--fashion-only", action="store_true", help="with --full: no sample")
     args = parser.parse_args()
     summary = {
         "command": " ".join(["python", *sys.argv]),
@@ -185,10 +196,13 @@ def main() -> None:
         "datasets": [],
     }
     with tempfile.TemporaryDirectory() as scratch:
-        summary["datasets"].append(run_dataset("mnist-sample", None, args.cores, Path(scratch)))
+        if not (args.full and args.fashion_only):
+            summary["datasets"].append(
+                run_dataset("mnist-sample", None, args.cores, Path(scratch), args.seeds)
+            )
         if args.full:
             summary["datasets"].append(
-                run_dataset("fashion-mnist", FASHION, args.cores, Path(scratch))
+                run_dataset("fashion-mnist", FASHION, args.cores, Path(scratch), args.seeds)
             )
     write_summary(args.out, summary, markdown(summary))
     print(markdown(summary))

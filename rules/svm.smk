@@ -16,6 +16,9 @@ rule compare_svm_kernels:
         predictions=f"{run_dir('svm_kernels')}/predictions.parquet",
         models=f"{run_dir('svm_kernels')}/models.skops",
         models_checksum=f"{run_dir('svm_kernels')}/models.skops.sha256",
+        # What scoring needs of the four SVMs as plain arrays (svm.scoring_arrays).
+        arrays=f"{run_dir('svm_kernels')}/models.npz",
+        arrays_checksum=f"{run_dir('svm_kernels')}/models.npz.sha256",
     log:
         log_path("compare_svm_kernels", run=True),
     benchmark:
@@ -131,6 +134,8 @@ rule train_final_svm:
     output:
         model=f"{run_dir('svm_final')}/model.skops",
         checksum=f"{run_dir('svm_final')}/model.skops.sha256",
+        arrays=f"{run_dir('svm_final')}/model.npz",
+        arrays_checksum=f"{run_dir('svm_final')}/model.npz.sha256",
         info=f"{run_dir('svm_final')}/model.json",
         metrics=f"{run_dir('svm_final')}/metrics.json",
         scores=f"{run_dir('svm_final')}/scores.json",

@@ -1,9 +1,9 @@
 """Rule score_corruption: every saved run of every model scored on one corrupted test set.
 
-Each model file is checked against its .sha256 and loaded once; the Keras backend is set
-up before Keras is imported, as in training, and TensorFlow's try of JAX skipped
-(keras_models.skip_unused_probes; scikit-learn, which the SVMs' files need, is imported
-first and so kept).
+Each model file is checked against its .sha256 and loaded once; the SVMs' are their plain
+arrays (svm.scoring_arrays), so the job never imports scikit-learn. The Keras backend is
+set up before Keras is imported, as in training, and the frameworks' tries of packages a
+run never uses skipped (keras_models.skip_unused_probes).
 """
 
 from mnist_study import data, keras_models, phases, scoring
@@ -16,8 +16,6 @@ def main(snakemake):
     limit_threads(snakemake.params.threads)
     keras_models.configure_backend(snakemake.params.threads, snakemake.params.backend)
     if __name__ == "__main__":  # the job's own process, not a test's
-        import sklearn  # noqa: F401  # the SVMs' files need it: imported first, it is kept
-
         keras_models.skip_unused_probes(snakemake.params.backend)
     phases.begin("read")
     test = data.read_split(snakemake.input.test)

@@ -58,6 +58,9 @@ def main(snakemake):
     phases.begin("write")
     write_table(table, snakemake.output.table)
     save_model({r["kernel"]: r["model"] for r in rows}, snakemake.output.models)
+    svm.save_scoring_arrays(
+        {f"svm_{r['kernel']}": r["model"] for r in rows}, snakemake.output.arrays
+    )
     confusion = pd.DataFrame(
         [
             {"kernel": r["kernel"], "true": t, "predicted": p, "count": count}

@@ -58,6 +58,7 @@ def main(snakemake):
     )
     phases.begin("write")
     digest = save_model(model, snakemake.output.model)
+    svm.save_scoring_arrays({"svm_final": model}, snakemake.output.arrays)
     write_json(
         snakemake.output.info,
         {

@@ -68,6 +68,7 @@ class SlurmCluster:
     # Job steps (srun inside a job) find the configuration only at the default path,
     # so it is written there for the cluster's lifetime and any earlier file restored.
     CONF = Path("/etc/slurm/slurm.conf")
+    CLUSTER_LINE = "ClusterName=mnist-test"
 
     def __init__(self, root: Path):
         self.root = root
@@ -84,12 +85,19 @@ class SlurmCluster:
         for sub in ("state", "spool", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.conf.parent.mkdir(parents=True, exist_ok=True)
-        if self.conf.exists() and not self.backup.exists():
+        # A file of this class's own (a killed run's) is not kept: restored, it would
+        # point every later `scontrol` (which Snakemake's SLURM plugin runs at each
+        # start) at a controller that is gone, a 10 s wait for every snakemake command.
+        if (
+            self.conf.exists()
+            and not self.backup.exists()
+            and self.CLUSTER_LINE not in self.conf.read_text().splitlines()
+        ):
             shutil.copy2(self.conf, self.backup)
         self.conf.write_text(
             "\n".join(
                 [
-                    "ClusterName=mnist-test",
+                    self.CLUSTER_LINE,
                     f"SlurmctldHost={host}(127.0.0.1)",
                     "SlurmUser=root",
                     "SlurmdUser=root",

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from conftest import real_digits
 from mnist_study import kernel_trick, pca, svm
 from mnist_study.metrics import classification_scores, macro_auc
-from mnist_study.storage import TamperedFileError, load_model, save_model
+from mnist_study.storage import TamperedFileError, load_model, record_checksum, save_model
 
 
 def blobs(n_per_class=12, seed=0, features=20):
@@ -380,3 +380,44 @@ def test_numpy_decision_values_equal_scikit_learns(kernel):
     two = svm.decision_values(binary, X[test])
     assert two.shape == (150,)
     assert np.allclose(two, binary.decision_function(X[test]), rtol=0, atol=1e-9)
+
+
+def test_scoring_arrays_file_scores_as_the_model_and_refuses_a_changed_file(tmp_path):
+    """A .npz of scoring arrays (what a robustness job reads instead of the skops file)
+    round-trips: the loaded arrays give each model's class scores exactly as the fitted
+    model does (kernels, a whitened PCA pipeline, a model that never saw a class), and
+    the values equal scikit-learn's decision_function; a changed file, a missing
+    checksum and a pickled object are refused."""
+    X, y = real_digits(400)
+    train, test = slice(0, 250), slice(250, 400)
+    seen = y[train] != 7
+    whitened = svm.final_model(C=5.0, gamma=0.05, pca_components=20, seed=0)
+    whitened.set_params(pca__whiten=True)
+    models = {
+        "svm_poly": svm.make_svc("poly", C=2.0, degree=2).fit(X[train], y[train]),
+        "svm_sigmoid": svm.make_svc("sigmoid").fit(X[train], y[train]),
+        "svm_final": whitened.fit(X[train], y[train]),
+        "svm_rbf": svm.make_svc("rbf").fit(X[train][seen], y[train][seen]),
+    }
+    path = tmp_path / "models.npz"
+    svm.save_scoring_arrays(models, path)
+    loaded = svm.load_scoring_arrays(path)
+    assert list(loaded) == list(models)
+    for name, model in models.items():
+        ours = svm.class_scores(loaded[name], X[test], 10)
+        assert np.array_equal(ours, svm.class_scores(model, X[test], 10)), name
+        theirs = model.decision_function(X[test])
+        assert np.allclose(ours[:, model.classes_], theirs, rtol=0, atol=1e-9), name
+    assert loaded["svm_rbf"]["classes"].tolist() == [0, 1, 2, 3, 4, 5, 6, 8, 9]
+    assert "pca_scale" in loaded["svm_final"] and "pca_scale" not in loaded["svm_poly"]
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(TamperedFileError, match="refusing to load"):
+        svm.load_scoring_arrays(path)
+    (tmp_path / "models.npz.sha256").unlink()
+    with pytest.raises(TamperedFileError, match="no recorded checksum"):
+        svm.load_scoring_arrays(path)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, **{"svm_final.kernel": np.array([object()], dtype=object)})
+    record_checksum(pickled)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        svm.load_scoring_arrays(pickled)

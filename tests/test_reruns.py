@@ -259,9 +259,10 @@ def test_tampered_model_is_refused_in_one_line(finished):
 
 
 def test_tampered_model_is_refused_by_every_scoring_job(finished):
-    # Each corruption's scoring job loads every saved model: forced, with --keep-going,
-    # each refuses the tampered one in one line of its own, and none writes its scores.
-    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.skops")
+    # Each corruption's scoring job loads every saved model (an SVM's scoring arrays):
+    # forced, with --keep-going, each refuses the tampered one in one line of its own,
+    # and none writes its scores.
+    tamper(finished / "results/mnist-sample/svm_final/base/seed-0/model.npz")
     corruptions = suite_settings()["robustness"]["corruptions"]
     scores = finished / "results/mnist-sample/robustness/scores"
     assert all((scores / f"{c}.parquet").exists() for c in corruptions)
@@ -274,7 +275,7 @@ def test_tampered_model_is_refused_by_every_scoring_job(finished):
     refusals = [
         line
         for line in text.splitlines()
-        if "rule score_corruption:" in line and "model.skops: sha256 is" in line
+        if "rule score_corruption:" in line and "model.npz: sha256 is" in line
     ]
     assert len(refusals) == len(corruptions), text[-4000:]
     assert "Traceback" not in text, text[-4000:]

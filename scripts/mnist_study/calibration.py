@@ -70,21 +70,24 @@ def ece_over_seeds(
     confidence = np.asarray(confidence, dtype=float)
     correct = np.asarray(correct, dtype=float)
     seeds, images = confidence.shape
-    index = bin_index(confidence, bins)
-    gap = confidence - correct
-    offsets = np.arange(seeds)[:, None] * bins
     mean = float(np.mean([ece(confidence[s], correct[s], bins) for s in range(seeds)]))
+    # Each image's gap (confidence - correct) in its bin's column, per seed: a resample's
+    # bin sums for every seed are then its image counts (how often each image was
+    # drawn) times this matrix, all resamples in one product.
+    columns = bin_index(confidence, bins) + np.arange(seeds)[:, None] * bins
+    gaps = np.zeros((images, seeds * bins))
+    gaps[np.arange(images)[None, :], columns] = confidence - correct
     rng = np.random.default_rng(seed)
-    draws = np.empty(resamples)
-    for r in range(resamples):
-        s = rng.integers(0, seeds, seeds) if seeds > 1 else np.zeros(1, dtype=int)
-        i = rng.integers(0, images, images)
-        sums = np.bincount(
-            (index[np.ix_(s, i)] + offsets[: len(s)]).ravel(),
-            weights=gap[np.ix_(s, i)].ravel(),
-            minlength=len(s) * bins,
-        )
-        draws[r] = np.abs(sums.reshape(len(s), bins)).sum(axis=1).mean() / images
+    per_seed = np.empty((resamples, seeds))
+    for start in range(0, resamples, 100):  # 100 resamples at a time, to bound the memory
+        n = min(100, resamples - start)
+        drawn_images = rng.integers(0, images, (n, images)) + np.arange(n)[:, None] * images
+        counts = np.bincount(drawn_images.ravel(), minlength=n * images).reshape(n, images)
+        sums = (counts @ gaps).reshape(n, seeds, bins)
+        per_seed[start : start + n] = np.abs(sums).sum(axis=2) / images
+    # The seeds drawn with replacement (how often each), the same images for each.
+    drawn = rng.multinomial(seeds, np.full(seeds, 1 / seeds), size=resamples)
+    draws = (drawn * per_seed).sum(axis=1) / seeds
     low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]) - (draws.mean() - mean)
     floor = np.mean(
         [

@@ -179,8 +179,8 @@ def headline_metric(model: str) -> str:
 # The file of each model's run that holds what it learnt (its .sha256 beside it): the
 # robustness stage scores every run again from it (scoring.py).
 SAVED = {
-    "svm_kernels": "models.skops",
-    "svm_final": "model.skops",
+    "svm_kernels": "models.npz",  # svm.scoring_arrays, beside models.skops
+    "svm_final": "model.npz",
     "nn_numpy": "weights.npz",
     "mlp": "model.keras",
     "cnn": "model.keras",

@@ -34,12 +34,11 @@ def score_run(model: str, path: str | Path, X: np.ndarray, n_classes: int) -> di
     at `path` on the images X (n, 784); its checksum is checked first."""
     if model in ("svm_kernels", "svm_final"):
         from . import svm
-        from .storage import load_model
 
-        loaded = load_model(path)
-        if model == "svm_final":
-            return {"svm_final": svm.class_scores(loaded, X, n_classes)}
-        return {f"svm_{k}": svm.class_scores(m, X, n_classes) for k, m in loaded.items()}
+        return {
+            name: svm.class_scores(arrays, X, n_classes)
+            for name, arrays in svm.load_scoring_arrays(path).items()
+        }
     if model == "nn_numpy":
         from .nn_numpy import NeuralNetwork
 
@@ -49,7 +48,7 @@ def score_run(model: str, path: str | Path, X: np.ndarray, n_classes: int) -> di
 
         network = keras_models.load(path)
         inputs = keras_models.as_images(X) if model == "cnn" else X
-        return {model: np.asarray(network.predict(inputs, batch_size=1024, verbose=0))}
+        return {model: keras_models.predict(network, inputs)}
     raise ValueError(f"no way to score a saved run of {model!r}")
 
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -86,16 +87,20 @@ def crossed_mean_squares(scores):
     return mean, ms_seed, ms_image, ms_error
 
 
+@functools.lru_cache(maxsize=64)
 def _chi2_grid(df: int, points: int = 200):
     """Nodes and weights over the chi-square distribution with `df` degrees of freedom,
     even on the log scale from its 1e-13 to its 1 - 1e-13 quantile, so that sums over
-    them give expectations accurate far into the tails."""
+    them give expectations accurate far into the tails. Kept per `df` (read-only):
+    a table's intervals ask for the same few thousands of times."""
     from scipy.stats import chi2
 
     log_u = np.linspace(np.log(chi2.ppf(1e-13, df)), np.log(chi2.isf(1e-13, df)), points)
     u = np.exp(log_u)
     weights = chi2.pdf(u, df) * u
-    return u, weights / weights.sum()
+    weights /= weights.sum()
+    u.flags.writeable = weights.flags.writeable = False
+    return u, weights
 
 
 def _variance_draws(seed_term, image_term, df):

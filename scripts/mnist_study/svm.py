@@ -40,6 +40,7 @@ def make_svc(kernel: str, C: float = 1.0, gamma="scale", degree: int = 2) -> SVC
 def class_scores(model, X, n_classes: int) -> np.ndarray:
     """A fitted model's decision values on X, one column per class of the dataset: column
     k holds label k's values, so that the highest column is the predicted label.
+    `model` is an SVC, a Pipeline of a PCA and an SVC, or its `scoring_arrays`.
 
     scikit-learn gives a column per class the model was trained on, in the order of
     `model.classes_`: where the training subset lacked a class, a column index is not a
@@ -47,8 +48,9 @@ def class_scores(model, X, n_classes: int) -> np.ndarray:
     column below every value the model gave (their minimum less 1): it is never
     predicted, and it ranks every test image alike (a one-vs-rest AUC of 0.5).
     """
-    values = decision_values(model, X)
-    classes = np.asarray(model.classes_)
+    arrays = model if isinstance(model, dict) else scoring_arrays(model)
+    values = decision_values(arrays, X)
+    classes = np.asarray(arrays["classes"])
     if values.ndim == 1:  # two classes: one value, positive for classes_[1]
         values = np.column_stack([-values, values])
     if classes.min() < 0 or classes.max() >= n_classes:
@@ -58,25 +60,84 @@ def class_scores(model, X, n_classes: int) -> np.ndarray:
     return scores
 
 
-def decision_values(model, X) -> np.ndarray:
-    """`model.decision_function(X)` (an SVC, or a Pipeline that ends in one), computed
-    with numpy's matrix multiply: libsvm evaluates the kernel one pair of vectors at a
-    time, about ten times slower on MNIST's test set; the values agree to rounding
-    (tests/test_pca_svm.py). One-vs-rest shape, as scikit-learn's default, from the
-    one-vs-one values of every pair of classes; one value a row for two classes."""
+def scoring_arrays(model) -> dict[str, np.ndarray]:
+    """What `decision_values` needs of a fitted SVC, or of a Pipeline of a PCA and an
+    SVC, as plain arrays: the support vectors, their dual coefficients, the intercepts,
+    the kernel and its settings, the classes, and the PCA's mean and components (and its
+    whitening scale). A scoring job reads them from a .npz (`save_scoring_arrays`)
+    without importing scikit-learn; `gamma` is the fitted value (SVC's `_gamma`, the
+    number "scale" came to), so a scikit-learn upgrade must rerun tests/test_pca_svm.py.
+    """
+    arrays: dict[str, np.ndarray] = {}
     steps = getattr(model, "steps", None)
-    if steps:  # a Pipeline: its transforms, then the SVC
-        for _, step in steps[:-1]:
-            X = step.transform(X)
+    if steps:
+        if len(steps) != 2 or type(steps[0][1]).__name__ != "PCA":
+            raise ValueError(f"no scoring arrays for a pipeline of {[n for n, _ in steps]}")
+        pca = steps[0][1]
+        arrays |= {"pca_mean": pca.mean_, "pca_components": pca.components_}
+        if pca.whiten:
+            scale = np.sqrt(pca.explained_variance_)
+            arrays["pca_scale"] = np.maximum(scale, np.finfo(scale.dtype).eps)
         model = steps[-1][1]
+    return arrays | {
+        "kernel": np.array(model.kernel),
+        "gamma": np.array(float(model._gamma)),
+        "coef0": np.array(float(model.coef0)),
+        "degree": np.array(int(model.degree)),
+        "support_vectors": model.support_vectors_,
+        "dual_coef": model.dual_coef_,
+        "intercept": model.intercept_,
+        "n_support": model.n_support_,
+        "classes": np.asarray(model.classes_),
+    }
+
+
+def save_scoring_arrays(models: dict, path) -> str:
+    """Each named model's `scoring_arrays` in one .npz (keys "<name>.<array>"), written
+    atomically with its sha256 beside it; returns the sha256."""
+    from .storage import atomic_path, record_checksum
+
+    arrays = {f"{name}.{k}": v for name, m in models.items() for k, v in scoring_arrays(m).items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    return record_checksum(path)
+
+
+def load_scoring_arrays(path) -> dict[str, dict[str, np.ndarray]]:
+    """{name: scoring arrays} of a `save_scoring_arrays` file, after checking its sha256;
+    plain arrays only (no pickled objects), so loading runs no code from the file."""
+    from .storage import verify_checksum
+
+    verify_checksum(path)
+    models: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(path, allow_pickle=False) as stored:
+        for key in stored.files:
+            name, field = key.rsplit(".", 1)
+            models.setdefault(name, {})[field] = stored[key]
+    return models
+
+
+def decision_values(model, X) -> np.ndarray:
+    """`model.decision_function(X)` of an SVC, or a Pipeline of a PCA and an SVC (or its
+    `scoring_arrays`), computed with numpy's matrix multiply: libsvm evaluates the kernel
+    one pair of vectors at a time, about ten times slower on MNIST's test set; the values
+    agree to rounding (tests/test_pca_svm.py). One-vs-rest shape, as scikit-learn's
+    default, from the one-vs-one values of every pair of classes; one value a row for
+    two classes. The PCA projects as scikit-learn's does (X times the components, less
+    the mean's projection)."""
+    arrays = model if isinstance(model, dict) else scoring_arrays(model)
+    if "pca_components" in arrays:
+        components = arrays["pca_components"]
+        X = np.asarray(X) @ components.T - arrays["pca_mean"][None, :] @ components.T
+        if "pca_scale" in arrays:
+            X = X / arrays["pca_scale"]
     X = np.asarray(X, dtype=np.float64)
-    support = model.support_vectors_
-    kernel = _kernel(model, X, support)
-    coef, intercept = model.dual_coef_, model.intercept_
-    n = len(model.classes_)
+    kernel = _kernel(arrays, X)
+    coef, intercept = arrays["dual_coef"], arrays["intercept"]
+    n = len(arrays["classes"])
     if n == 2:  # scikit-learn's public coefficients already give classes_[1] positive
         return kernel @ coef[0] + intercept[0]
-    starts = np.concatenate([[0], np.cumsum(model.n_support_)])
+    starts = np.concatenate([[0], np.cumsum(arrays["n_support"])])
     pairs = []
     for i in range(n):
         for j in range(i + 1, n):
@@ -86,20 +147,21 @@ def decision_values(model, X) -> np.ndarray:
     return ovr_decision(ovo < 0, -ovo, n)
 
 
-def _kernel(model, X: np.ndarray, support: np.ndarray) -> np.ndarray:
+def _kernel(arrays: dict, X: np.ndarray) -> np.ndarray:
     """The SVC's kernel between every row of X and every support vector."""
-    gamma, coef0 = model._gamma, model.coef0
+    support, kind = arrays["support_vectors"], str(arrays["kernel"])
+    gamma, coef0 = float(arrays["gamma"]), float(arrays["coef0"])
     dot = X @ support.T
-    if model.kernel == "linear":
+    if kind == "linear":
         return dot
-    if model.kernel == "poly":
-        return (gamma * dot + coef0) ** model.degree
-    if model.kernel == "sigmoid":
+    if kind == "poly":
+        return (gamma * dot + coef0) ** int(arrays["degree"])
+    if kind == "sigmoid":
         return np.tanh(gamma * dot + coef0)
-    if model.kernel == "rbf":
+    if kind == "rbf":
         squared = (X**2).sum(axis=1)[:, None] - 2 * dot + (support**2).sum(axis=1)[None, :]
         return np.exp(-gamma * np.maximum(squared, 0))
-    raise ValueError(f"no numpy kernel for {model.kernel!r}")
+    raise ValueError(f"no numpy kernel for {kind!r}")
 
 
 def ovr_decision(predictions: np.ndarray, confidences: np.ndarray, n: int) -> np.ndarray:
