@@ -189,9 +189,10 @@ def test_svm_outputs(pipeline_run):
         assert final["train_size"] == SETTINGS["svm"]["final"]["subset"]
         assert final["settings"]["C"] == best["C"] and final["test_size"] == 2004
         assert final["accuracy"] > LOWEST["svm_final"]
-        model = run_out(pipeline_run, "svm_final", seed, "model.skops")
-        recorded = Path(f"{model}.sha256").read_text().split()[0]
-        assert recorded == sha256_file(model)
+        for name in ("model.skops", "model.npz"):  # the model, and its scoring arrays
+            model = run_out(pipeline_run, "svm_final", seed, name)
+            recorded = Path(f"{model}.sha256").read_text().split()[0]
+            assert recorded == sha256_file(model)
 
 
 def test_network_outputs(pipeline_run):

@@ -7,7 +7,9 @@ is wrong and why.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import math
 from pathlib import Path
 
@@ -27,8 +29,17 @@ RUN_SEED_SECTIONS = ("svm", "svm.grid", *(model.section_key for model in MODELS.
 
 
 def load_schema(path: str | Path) -> dict:
-    """The config schema, with the registry's sweepable models as a sweep's `model` enum."""
-    schema = yaml.safe_load(Path(path).read_text())
+    """The config schema, with the registry's sweepable models as a sweep's `model` enum.
+
+    A fresh copy each call (callers may change it) of the file parsed once per process:
+    every snakemake command reads it three times, a no-op rerun included."""
+    return copy.deepcopy(_parsed_schema(str(path), Path(path).stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_schema(path: str, mtime_ns: int) -> dict:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where built
+    schema = yaml.load(Path(path).read_text(), Loader=loader)
     sweep = schema["properties"]["sweeps"]["additionalProperties"]["properties"]
     sweep["model"]["enum"] = SWEEPABLE
     return schema
