@@ -354,7 +354,7 @@ def fit_and_predict(
     }
 
 
-PREDICT_BATCH = 1024  # images per call of the model when scoring
+PREDICT_BATCH = 1024  # images per call of the model in `predict` (training and scoring)
 
 
 def predict(model, X: np.ndarray) -> np.ndarray:
