@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -186,7 +187,7 @@ def table_steps(config: dict, spec, out: Path):
 
 def robustness_steps(config: dict, spec, out: Path):
     """(script, job) of the robustness stage and the errors' tables: each corruption's
-    test set and scoring of every saved run, then the tables over them."""
+    test set, then each one's scoring of every saved run, then the tables over them."""
     seeds, robustness = config["repeats"]["seeds"], config["robustness"]
     runs = [(m, out / m / "base" / f"seed-{s}") for m in MODELS for s in seeds]
     test, tables, name = str(out / "data/test.parquet"), out / "tables", {"dataset": spec.name}
@@ -197,10 +198,11 @@ def robustness_steps(config: dict, spec, out: Path):
         corrupted = {"test": str(out / "robustness/test" / f"{corruption}.parquet")}
         params = {"severity": robustness["severity"][corruption], "seed": robustness["seed"]}
         yield "corrupt_test_set", job(1, {"test": test}, corrupted, params, corruption=corruption)
+    for corruption in robustness["corruptions"]:
+        corrupted = {"test": str(out / "robustness/test" / f"{corruption}.parquet")}
         inputs = {**corrupted, "models": models, "checksums": [f"{m}.sha256" for m in models]}
         outputs = {"scores": str(out / "robustness/scores" / f"{corruption}.parquet")}
-        params = {"dataset": spec.as_params(), "backend": config["keras_backend"],
-                  "threads": threads}  # fmt: skip
+        params = {"dataset": spec.as_params(), "threads": threads}
         yield "score_corruption", job(threads, inputs, outputs, params, corruption=corruption)
     folder = out / "robustness"
     inputs = {
@@ -239,16 +241,21 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist-sample")
     parser.add_argument("--threads", type=int, default=2, help="the grid search's workers")
     parser.add_argument("--configfile", type=Path, nargs="*", default=[])
+    parser.add_argument("--scoring", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     start = time.perf_counter()
     from mnist_study.config import merge_configs
     from mnist_study.datasets import get_spec
-    from mnist_study.keras_models import configure_backend
+    from mnist_study.keras_models import SCORING_BACKEND, configure_backend
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for extra in args.configfile:
         merge_configs(config, yaml.safe_load(extra.read_text()))
-    configure_backend(config["threads"], config["keras_backend"])
+    # One process per Keras backend: this one trains; the scoring steps, which run the
+    # saved models on Keras's numpy backend as the rule does, run in one child process.
+    configure_backend(
+        config["threads"], SCORING_BACKEND if args.scoring else config["keras_backend"]
+    )
     spec = get_spec(args.dataset)
     steps = [*setup_steps(config, spec, args.directory, args.out, args.threads)]
     for seed in config["repeats"]["seeds"]:
@@ -257,9 +264,17 @@ def main() -> None:
     steps += robustness_steps(config, spec, args.out)
     timings: dict[str, float] = {}
     for script, step in steps:
+        if (script == "score_corruption") != args.scoring:
+            if script == "score_corruption" and script not in timings:
+                began = time.perf_counter()
+                subprocess.run([sys.executable, *sys.argv, "--scoring"], check=True)
+                timings[script] = time.perf_counter() - began
+            continue
         began = time.perf_counter()
         importlib.import_module(script).main(step)
         timings[script] = timings.get(script, 0.0) + time.perf_counter() - began
+    if args.scoring:
+        return
     timings["total"] = time.perf_counter() - start
     (args.out / "timings.json").write_text(json.dumps({"seconds": timings}, indent=2) + "\n")
     print(json.dumps(timings))

@@ -84,10 +84,10 @@ from mnist_study.models import MODELS, SAVED
 from mnist_study.runtime import limit_threads
 mark("python, numpy, pyarrow, the package")
 limit_threads(1)
-keras_models.configure_backend(1, "tensorflow")
-keras_models.skip_unused_probes("tensorflow")
+keras_models.configure_backend(1, keras_models.SCORING_BACKEND)
+keras_models.skip_unused_probes(keras_models.SCORING_BACKEND, keras_models.SCORING_PROBES)
 import keras
-mark("tensorflow and keras")
+mark("keras (numpy backend) and jax")
 results = Path(sys.argv[1])
 test = data.read_split(next(results.glob("robustness/test/*.parquet")))
 mark("the corrupted test set")

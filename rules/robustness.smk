@@ -47,7 +47,6 @@ rule score_corruption:
         runtime=20,
     params:
         dataset=dataset_params,
-        backend=config["keras_backend"],
         threads=THREADS,
     script:
         "../scripts/score_corruption.py"

@@ -1,9 +1,10 @@
 """Rule score_corruption: every saved run of every model scored on one corrupted test set.
 
 Each model file is checked against its .sha256 and loaded once; the SVMs' are their plain
-arrays (svm.scoring_arrays), so the job never imports scikit-learn. The Keras backend is
-set up before Keras is imported, as in training, and the frameworks' tries of packages a
-run never uses skipped (keras_models.skip_unused_probes).
+arrays (svm.scoring_arrays), so the job never imports scikit-learn. The Keras models run
+on Keras's inference-only numpy backend (keras_models.SCORING_BACKEND), whichever backend
+trained them, so the job never imports TensorFlow either; the frameworks' tries of
+packages the job never uses are skipped (keras_models.SCORING_PROBES).
 """
 
 from mnist_study import data, keras_models, phases, scoring
@@ -14,9 +15,12 @@ from mnist_study.runtime import limit_threads, run_rule, setup_logging
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.params.threads)
-    keras_models.configure_backend(snakemake.params.threads, snakemake.params.backend)
+    backend = keras_models.SCORING_BACKEND
+    keras_models.configure_backend(snakemake.params.threads, backend)
     if __name__ == "__main__":  # the job's own process, not a test's
-        keras_models.skip_unused_probes(snakemake.params.backend)
+        keras_models.skip_unused_probes(backend, keras_models.SCORING_PROBES)
+    import keras  # noqa: F401  # here, so that the framework's import counts in the start
+
     phases.begin("read")
     test = data.read_split(snakemake.input.test)
     spec = DatasetSpec.from_params(snakemake.params.dataset)

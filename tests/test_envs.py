@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from conftest import IMPORTS, ROOT, copy_workflow, override, rule_blocks, run_snakemake
+from mnist_study.keras_models import SCORING_BACKEND
 from mnist_study.runtime import half_the_cores
 
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text())
@@ -226,6 +227,8 @@ def test_each_env_holds_what_its_rules_import(env, pipeline_run, tmp_path):
     )
     env_vars = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env_vars |= {"PYTHONPATH": str(ROOT / "scripts"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if "tensorflow" not in dict(env_pins(env)):  # the scoring's env: Keras on its numpy backend
+        env_vars["KERAS_BACKEND"] = SCORING_BACKEND
     rules = {
         rule: [str(ROOT / "scripts" / script), sorted(modules)]
         for rule, (script, modules) in sorted(wanted.items())

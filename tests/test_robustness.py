@@ -1,7 +1,7 @@
 """The robustness stage: the corruptions, the calibration error, the errors' tables and the
 summary figures, each on data whose answer is known (fast); then, on the shared pipeline
-run, the scoring itself (identity scores the clean accuracy exactly, labels kept) and
-what adding a corruption plans."""
+run, the scoring itself (identity scores the clean accuracy exactly, the Keras models to
+float32 rounding, labels kept) and what adding a corruption plans."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, override, planned_counts, real_digits, suite_settings
+from conftest import IMPORTS, ROOT, override, planned_counts, real_digits, suite_settings
 from mnist_study import calibration, corruptions, data, failures, robustness, scoring
 from mnist_study.data import NO_PREDICTION
 
@@ -248,25 +248,59 @@ def test_calibration_table_marks_the_svms_not_applicable():
 
 
 @pytest.mark.pipeline
+def test_scoring_jobs_run_keras_on_its_numpy_backend_without_tensorflow(pipeline_run):
+    # What each scoring job imported (runtime.record_imports): Keras, on the numpy
+    # backend (JAX's lax for its convolutions), and none of TensorFlow, scikit-learn
+    # (the SVMs score from their arrays) or matplotlib (keras_models.SCORING_PROBES).
+    workdir, _ = pipeline_run
+    records = sorted((workdir / IMPORTS).glob("score_corruption.*.txt"))
+    assert len(records) == len(suite_settings()["robustness"]["corruptions"])
+    for record in records:
+        imported = set(record.read_text().split())
+        assert {"keras", "jax"} <= imported, record.name
+        assert not imported & {"tensorflow", "sklearn", "skops", "matplotlib"}
+
+
+@pytest.mark.pipeline
 def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_labels(
     pipeline_run,
 ):
-    # Every saved run scored again on the identity's test set predicts what it predicted
-    # when it was trained and scored (same labels, image by image), so its accuracy in
-    # the robustness table is the clean one exactly; every corrupted test set holds the
-    # clean labels in the clean order, and changes the images (but identity).
+    # Every saved run scored again on the identity's test set gives what its run gave
+    # when it was trained and scored: the same class scores bit for bit where the same
+    # numpy code scores it (the SVMs' arrays, the numpy network), so its accuracy in the
+    # robustness table is the clean one exactly. The Keras models score on another
+    # backend than they trained on (keras_models.SCORING_BACKEND): scores within float32
+    # rounding of the run's, the same label wherever the run's top two scores are
+    # further apart than that, and the clean accuracy wherever every label is the same.
+    # Every corrupted test set holds the clean labels in the clean order, and changes
+    # the images (but identity).
     workdir, _ = pipeline_run
     results = workdir / "results/mnist-sample"
     clean = data.read_runs(sorted(results.glob("*/base/seed-*/predictions.parquet")))
     identity = scoring.read_scores(results / "robustness/scores/identity.parquet")
     assert set(identity) == set(clean) and len(clean) >= 8
+    assert {"mlp", "cnn"} <= set(clean)
+    same_labels = {}
     for model, by_seed in clean.items():
         assert set(identity[model]) == set(by_seed)
         for seed, run in by_seed.items():
-            assert np.array_equal(identity[model][seed]["predicted"], run["predicted"]), model
+            again = identity[model][seed]
+            if model not in ("mlp", "cnn"):
+                assert np.array_equal(again["scores"], run["scores"]), model
+            else:
+                assert np.abs(again["scores"] - run["scores"]).max() < 1e-5, model
+                top = np.sort(run["scores"], axis=1)
+                clear = top[:, -1] - top[:, -2] > 1e-5
+                assert clear.mean() > 0.99, model
+                assert np.array_equal(again["predicted"][clear], run["predicted"][clear])
+            same = np.array_equal(again["predicted"], run["predicted"])
+            same_labels[model] = same_labels.get(model, True) and same
     table = pd.read_csv(results / "tables/robustness.csv").set_index(["model", "condition"])
     for model in clean:
-        assert table.loc[(model, "identity"), "accuracy"] == table.loc[(model, "clean"), "accuracy"]
+        identical = (
+            table.loc[(model, "identity"), "accuracy"] == table.loc[(model, "clean"), "accuracy"]
+        )
+        assert identical or not same_labels[model], model
     test = data.read_split(results / "data/test.parquet")
     names = suite_settings()["robustness"]["corruptions"]
     for name in names:

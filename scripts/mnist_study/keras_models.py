@@ -1,8 +1,10 @@
 """The Keras MLP and LeNet-5-like CNN, written against the Keras 3 API only.
 
 Nothing here calls a backend directly, so the same code runs with the tensorflow
-backend (the default), jax or torch (config key `keras_backend`).
-`configure_backend` must run before Keras is first imported.
+backend (the default), jax or torch (config key `keras_backend`). A saved model is
+scored again (the robustness stage) with Keras's own inference-only numpy backend
+(SCORING_BACKEND), whichever backend trained it. `configure_backend` must run before
+Keras is first imported.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS = ("tensorflow", "jax", "torch")
+# Keras's numpy backend runs a saved model forward (it cannot train): its import costs a
+# scoring job about a second of CPU time less than TensorFlow's, loading and scoring ten
+# models on the bundled sample's test set a second less again (bench/README.md). Its
+# convolutions run on jax.lax, so it needs JAX (a dependency). Its probabilities agree
+# with the training backend's to float32 rounding, not bit for bit (tests/test_robustness.py).
+SCORING_BACKEND = "numpy"
 
 
 def configure_backend(
@@ -26,27 +34,26 @@ def configure_backend(
 ) -> None:
     """Backend, thread counts and determinism; call before keras is first imported.
 
-    `backend` is the config's `keras_backend`; `threads` is the config's `threads`, never
-    the scheduler's count, since the threads that share a sum set its order and so its
-    rounding: these settings leave nothing else to the machine or to --cores.
+    `backend` is the config's `keras_backend` (SCORING_BACKEND to score saved models);
+    `threads` is the config's `threads`, never the scheduler's count, since the threads
+    that share a sum set its order and so its rounding: these settings leave nothing
+    else to the machine or to --cores.
     TensorFlow gets `threads` intra-op threads and one inter-op thread (independent ops
     run one after another, whatever the count). JAX sizes its CPU thread pool by the
     `NPROC` variable, else by every CPU the process may run on:
     `--xla_cpu_multi_thread_eigen=false`, the flag usually given for this, left a
     one-thread job on both cores of a 2-core machine (1.9 CPU-seconds a second); with
-    `NPROC` it used 1.1. Torch sizes its intra-op pool by `OMP_NUM_THREADS` when it is
-    imported (its inter-op pool serves only TorchScript's forks, which Keras never makes).
+    `NPROC` it used 1.1 (the numpy backend's convolutions run on the same client). Torch
+    sizes its intra-op pool by `OMP_NUM_THREADS` when it is imported (its inter-op pool
+    serves only TorchScript's forks, which Keras never makes).
     """
-    if backend not in BACKENDS:
+    if backend not in (*BACKENDS, SCORING_BACKEND):
         raise ValueError(f"keras_backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    if importlib.util.find_spec(backend) is None:
-        how = (
-            "the README's setup command"
-            if backend == "tensorflow"
-            else f"uv sync --extra {backend}"
-        )
+    package = "jax" if backend == SCORING_BACKEND else backend
+    if importlib.util.find_spec(package) is None:
+        how = "uv sync --extra torch" if backend == "torch" else "the README's setup command"
         raise ModuleNotFoundError(
-            f"keras_backend {backend!r} needs the {backend} package, which this Python "
+            f"keras backend {backend!r} needs the {package} package, which this Python "
             f"({sys.executable}) lacks: install it with {how} (config/README.md)"
         )
     keras = sys.modules.get("keras")
@@ -57,6 +64,8 @@ def configure_backend(
         )
     threads = max(1, int(threads))
     os.environ["KERAS_BACKEND"] = backend
+    if backend == SCORING_BACKEND:  # a CPU backend: JAX need not look for a GPU or TPU
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
@@ -74,13 +83,19 @@ def configure_backend(
 # (tensorflow/lite/python/util.py), and Keras's scikit-learn wrappers scikit-learn
 # (keras/src/wrappers/fixes.py); each costs a job about a second of its start.
 UNUSED_PROBES = {"tensorflow": ("jax", "sklearn"), "jax": ("sklearn",), "torch": ("sklearn",)}
+# And those a scoring job (scripts/score_corruption.py) never uses besides: Keras's image
+# gallery tries matplotlib.pyplot (keras/src/visualization/plot_image_gallery.py), 0.3 s
+# of CPU time a job. (Not pandas, which Keras's array slicing tries too: pyarrow's
+# Parquet reader imports it whenever it is installed, and fails where it is skipped.)
+SCORING_PROBES = ("sklearn", "matplotlib")
 
 
-def skip_unused_probes(backend: str) -> None:
-    """Let the frameworks' tries of UNUSED_PROBES fail at once (as if not installed), in
-    a Keras job's own process, before keras is imported; never in a process that goes
-    on to use them (bench/plain_study.py fits its SVMs in the same process)."""
-    for name in UNUSED_PROBES.get(backend, ()):
+def skip_unused_probes(backend: str, probes: tuple[str, ...] | None = None) -> None:
+    """Let the frameworks' tries of `probes` (UNUSED_PROBES[backend] by default) fail at
+    once (as if not installed), in a Keras job's own process, before keras is imported;
+    never in a process that goes on to use them (bench/plain_study.py fits its SVMs in
+    the same process)."""
+    for name in UNUSED_PROBES.get(backend, ()) if probes is None else probes:
         if name == backend or name in sys.modules:
             continue
         sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
