@@ -150,8 +150,8 @@ def main() -> None:
     (workdir / "seeds.yaml").write_text(seeds or "{}\n")
     snakemake = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     snakemake += ["--config", f"dataset={args.dataset}"]
-    if args.dataset_dir:
-        snakemake.append(f"dataset_dir={args.dataset_dir}")
+    if args.dataset_dir:  # the copy runs elsewhere: a path relative to here must be absolute
+        snakemake.append(f"dataset_dir={Path(args.dataset_dir).resolve()}")
     loads: list[float] = []
     print("default run without the stage ...", flush=True)
     without, without_cpu = timed(

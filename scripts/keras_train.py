@@ -28,9 +28,7 @@ def main(snakemake):
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     phases.begin("read")
-    train = data.read_split(snakemake.input.train)
-    test = data.read_split(snakemake.input.test)
-    test.warn_absent_classes()
+    train, test = data.read_train_test(snakemake.input)
     if kind == "cnn":  # before the training, so that a bad index costs nothing
         image = snakemake.params.feature_map_image
         if image >= len(train):

@@ -19,9 +19,7 @@ def main(snakemake):
     seed = snakemake.params.seed
     rng = seed_everything(seed)
     phases.begin("read")
-    train = data.read_split(snakemake.input.train)
-    test = data.read_split(snakemake.input.test)
-    test.warn_absent_classes()
+    train, test = data.read_train_test(snakemake.input)
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     classes = spec.n_classes
     phases.begin("compute")

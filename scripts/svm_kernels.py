@@ -19,9 +19,7 @@ def main(snakemake):
     settings = snakemake.params.settings
     seed = snakemake.params.seed
     phases.begin("read")
-    train = data.read_split(snakemake.input.train)
-    test = data.read_split(snakemake.input.test)
-    test.warn_absent_classes()
+    train, test = data.read_train_test(snakemake.input)
     phases.begin("compute")
     chosen = data.stratified_subset(train.y, settings["subset"], seed)
     log.info(

@@ -22,9 +22,7 @@ def main(snakemake):
     seed = snakemake.params.seed
     phases.begin("read")
     best = read_json(snakemake.input.best)  # the grid search's choice
-    train = data.read_split(snakemake.input.train)
-    test = data.read_split(snakemake.input.test)
-    test.warn_absent_classes()
+    train, test = data.read_train_test(snakemake.input)
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     phases.begin("compute")
     if settings["full_training_set"]:

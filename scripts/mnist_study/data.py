@@ -98,6 +98,14 @@ def read_split(path: str | Path) -> Split:
     return Split(X=X, y=y, metadata=json.loads(raw))
 
 
+def read_train_test(inputs) -> tuple[Split, Split]:
+    """The `train` and `test` splits of a training rule's inputs; a warning line for each
+    class the test split lacks (`Split.warn_absent_classes`)."""
+    train, test = read_split(inputs.train), read_split(inputs.test)
+    test.warn_absent_classes()
+    return train, test
+
+
 def subset_indices(y: np.ndarray, size: int, seed: int, minimum: int = 1):
     """Indices of a seeded, stratified subset of `size` examples (all when size >= n),
     and the rare classes it treated apart: {class: {"images", "expected", "kept"}}.
