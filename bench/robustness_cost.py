@@ -85,7 +85,7 @@ from mnist_study.runtime import limit_threads
 mark("python, numpy, pyarrow, the package")
 limit_threads(1)
 keras_models.configure_backend(1, keras_models.SCORING_BACKEND)
-keras_models.skip_unused_probes(keras_models.SCORING_BACKEND, keras_models.SCORING_PROBES)
+keras_models.skip_unused_probes(keras_models.SCORING_BACKEND)
 import keras
 mark("keras (numpy backend) and jax")
 results = Path(sys.argv[1])

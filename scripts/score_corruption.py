@@ -4,7 +4,7 @@ Each model file is checked against its .sha256 and loaded once; the SVMs' are th
 arrays (svm.scoring_arrays), so the job never imports scikit-learn. The Keras models run
 on Keras's inference-only numpy backend (keras_models.SCORING_BACKEND), whichever backend
 trained them, so the job never imports TensorFlow either; the frameworks' tries of
-packages the job never uses are skipped (keras_models.SCORING_PROBES).
+packages the job never uses are skipped (keras_models.UNUSED_PROBES).
 """
 
 from mnist_study import data, keras_models, phases, scoring
@@ -18,7 +18,7 @@ def main(snakemake):
     backend = keras_models.SCORING_BACKEND
     keras_models.configure_backend(snakemake.params.threads, backend)
     if __name__ == "__main__":  # the job's own process, not a test's
-        keras_models.skip_unused_probes(backend, keras_models.SCORING_PROBES)
+        keras_models.skip_unused_probes(backend)
     import keras  # noqa: F401  # here, so that the framework's import counts in the start
 
     phases.begin("read")

@@ -13,6 +13,7 @@ import yaml
 from conftest import IMPORTS, ROOT, override, planned_counts, real_digits, suite_settings
 from mnist_study import calibration, corruptions, data, failures, robustness, scoring
 from mnist_study.data import NO_PREDICTION
+from mnist_study.models import KERAS
 
 DIGITS = real_digits(60)[0].reshape(-1, 28, 28)
 
@@ -251,7 +252,7 @@ def test_calibration_table_marks_the_svms_not_applicable():
 def test_scoring_jobs_run_keras_on_its_numpy_backend_without_tensorflow(pipeline_run):
     # What each scoring job imported (runtime.record_imports): Keras, on the numpy
     # backend (JAX's lax for its convolutions), and none of TensorFlow, scikit-learn
-    # (the SVMs score from their arrays) or matplotlib (keras_models.SCORING_PROBES).
+    # (the SVMs score from their arrays) or matplotlib (keras_models.UNUSED_PROBES).
     workdir, _ = pipeline_run
     records = sorted((workdir / IMPORTS).glob("score_corruption.*.txt"))
     assert len(records) == len(suite_settings()["robustness"]["corruptions"])
@@ -279,13 +280,13 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
     clean = data.read_runs(sorted(results.glob("*/base/seed-*/predictions.parquet")))
     identity = scoring.read_scores(results / "robustness/scores/identity.parquet")
     assert set(identity) == set(clean) and len(clean) >= 8
-    assert {"mlp", "cnn"} <= set(clean)
+    assert set(KERAS) <= set(clean)
     same_labels = {}
     for model, by_seed in clean.items():
         assert set(identity[model]) == set(by_seed)
         for seed, run in by_seed.items():
             again = identity[model][seed]
-            if model not in ("mlp", "cnn"):
+            if model not in KERAS:
                 assert np.array_equal(again["scores"], run["scores"]), model
             else:
                 assert np.abs(again["scores"] - run["scores"]).max() < 1e-5, model

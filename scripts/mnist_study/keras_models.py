@@ -81,21 +81,25 @@ def configure_backend(
 # Packages that the frameworks' own imports try (inside try/except ImportError) for
 # features a run never uses: TensorFlow's TFLite tools import JAX where it is installed
 # (tensorflow/lite/python/util.py), and Keras's scikit-learn wrappers scikit-learn
-# (keras/src/wrappers/fixes.py); each costs a job about a second of its start.
-UNUSED_PROBES = {"tensorflow": ("jax", "sklearn"), "jax": ("sklearn",), "torch": ("sklearn",)}
-# And those a scoring job (scripts/score_corruption.py) never uses besides: Keras's image
-# gallery tries matplotlib.pyplot (keras/src/visualization/plot_image_gallery.py), 0.3 s
-# of CPU time a job. (Not pandas, which Keras's array slicing tries too: pyarrow's
-# Parquet reader imports it whenever it is installed, and fails where it is skipped.)
-SCORING_PROBES = ("sklearn", "matplotlib")
+# (keras/src/wrappers/fixes.py); each costs a job about a second of its start. The numpy
+# backend runs only in scoring jobs (scripts/score_corruption.py), which draw nothing:
+# Keras's image gallery's try of matplotlib.pyplot is skipped there too
+# (keras/src/visualization/plot_image_gallery.py, 0.3 s of CPU time a job). Not pandas,
+# which Keras's array slicing tries too: pyarrow's Parquet reader imports it whenever it
+# is installed, and fails where it is skipped.
+UNUSED_PROBES = {
+    "tensorflow": ("jax", "sklearn"),
+    "jax": ("sklearn",),
+    "torch": ("sklearn",),
+    SCORING_BACKEND: ("sklearn", "matplotlib"),
+}
 
 
-def skip_unused_probes(backend: str, probes: tuple[str, ...] | None = None) -> None:
-    """Let the frameworks' tries of `probes` (UNUSED_PROBES[backend] by default) fail at
-    once (as if not installed), in a Keras job's own process, before keras is imported;
-    never in a process that goes on to use them (bench/plain_study.py fits its SVMs in
-    the same process)."""
-    for name in UNUSED_PROBES.get(backend, ()) if probes is None else probes:
+def skip_unused_probes(backend: str) -> None:
+    """Let the frameworks' tries of UNUSED_PROBES fail at once (as if not installed), in
+    a Keras job's own process, before keras is imported; never in a process that goes
+    on to use them (bench/plain_study.py fits its SVMs in the same process)."""
+    for name in UNUSED_PROBES.get(backend, ()):
         if name == backend or name in sys.modules:
             continue
         sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .data import predicted_labels
+from .models import KERAS
 from .storage import atomic_path
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def score_run(model: str, path: str | Path, X: np.ndarray, n_classes: int) -> di
         from .nn_numpy import NeuralNetwork
 
         return {"nn_numpy": NeuralNetwork.load(path).predict_proba(X)}
-    if model in ("mlp", "cnn"):
+    if model in KERAS:
         from . import keras_models
 
         network = keras_models.load(path)
