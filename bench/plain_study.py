@@ -187,7 +187,7 @@ def table_steps(config: dict, spec, out: Path):
 
 def robustness_steps(config: dict, spec, out: Path):
     """(script, job) of the robustness stage and the errors' tables: each corruption's
-    test set, then each one's scoring of every saved run, then the tables over them."""
+    test set, then each saved run scored on all of them, then the tables over them."""
     seeds, robustness = config["repeats"]["seeds"], config["robustness"]
     runs = [(m, out / m / "base" / f"seed-{s}") for m in MODELS for s in seeds]
     test, tables, name = str(out / "data/test.parquet"), out / "tables", {"dataset": spec.name}
@@ -198,15 +198,18 @@ def robustness_steps(config: dict, spec, out: Path):
         corrupted = {"test": str(out / "robustness/test" / f"{corruption}.parquet")}
         params = {"severity": robustness["severity"][corruption], "seed": robustness["seed"]}
         yield "corrupt_test_set", job(1, {"test": test}, corrupted, params, corruption=corruption)
-    for corruption in robustness["corruptions"]:
-        corrupted = {"test": str(out / "robustness/test" / f"{corruption}.parquet")}
-        inputs = {**corrupted, "models": models, "checksums": [f"{m}.sha256" for m in models]}
-        outputs = {"scores": str(out / "robustness/scores" / f"{corruption}.parquet")}
+    tests = [str(out / "robustness/test" / f"{c}.parquet") for c in robustness["corruptions"]]
+    for (model, run), saved in zip(runs, models, strict=True):
+        inputs = {"tests": tests, "model": saved, "checksum": f"{saved}.sha256"}
+        scores = out / "robustness/scores" / model / f"{run.name}.parquet"
         params = {"dataset": spec.as_params(), "threads": threads}
-        yield "score_corruption", job(threads, inputs, outputs, params, corruption=corruption)
+        seed = run.name.removeprefix("seed-")
+        if robustness["corruptions"]:
+            yield "score_run", job(threads, inputs, {"scores": str(scores)}, params,
+                                   model=model, seed=seed)  # fmt: skip
     folder = out / "robustness"
     inputs = {
-        "scores": [str(folder / "scores" / f"{c}.parquet") for c in robustness["corruptions"]],
+        "scores": [str(folder / "scores" / m / f"{run.name}.parquet") for m, run in runs],
         "corrupted": [str(folder / "test" / f"{c}.parquet") for c in robustness["corruptions"]],
         "test": test,
         "predictions": predictions,
@@ -264,8 +267,8 @@ def main() -> None:
     steps += robustness_steps(config, spec, args.out)
     timings: dict[str, float] = {}
     for script, step in steps:
-        if (script == "score_corruption") != args.scoring:
-            if script == "score_corruption" and script not in timings:
+        if (script == "score_run") != args.scoring:
+            if script == "score_run" and script not in timings:
                 began = time.perf_counter()
                 subprocess.run([sys.executable, *sys.argv, "--scoring"], check=True)
                 timings[script] = time.perf_counter() - began

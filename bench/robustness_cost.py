@@ -6,7 +6,7 @@
 
 In one fresh copy of the workflow: the default run from cold without the stage
 (`robustness.corruptions: []`; the errors' tables stay), then the same config with the
-corruptions back, which runs only the stage (each corruption's test set and scoring job,
+corruptions back, which runs only the stage (each corruption's test set, each run's scoring,
 and the tables); its wall time against the first run's is the stage's share of the
 default run. Also each stage job's own time from its benchmark file (wall, CPU) and
 its phases from its job record (start, read, compute, write; scripts/mnist_study/phases.py),
@@ -14,8 +14,8 @@ the CPU time of each run (every process under it), and the machine's load averag
 and after each run (the figures are ratios within one copy, but other processes on the
 same cores stretch the wall times; the CPU times hardly). Writes
 bench/results/robustness_cost[_<dataset>].{json,md}. With `--parts-of` a finished copy,
-only where one scoring job's CPU time goes (PARTS: its imports, then each model's loads
-and scoring on one corrupted test set), in a fresh process, into
+only where a scoring job of each model spends its CPU time (PARTS: its imports, the
+corrupted test sets, the model's load, the scoring), each in a fresh process, into
 bench/results/robustness_scoring_parts.{json,md}.
 """
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT, copy_workflow, write_summary  # noqa: E402
 
-STAGE_JOBS = ("corrupt_test_set_", "score_corruption_")
+STAGE_JOBS = ("corrupt_test_set_", "score_run_")
 LOAD_POINTS = ("before_first", "after_first", "before_stage", "after_stage")
 
 
@@ -67,8 +67,8 @@ def job_phases(logs: Path, job: str) -> dict:
     return {p: float(phases[p]) for p in ("start", "read", "compute", "write") if p in phases}
 
 
-# One scoring job's parts, as scripts/score_corruption.py does them, in a fresh process:
-# CPU seconds of each, as JSON on the last line.
+# One scoring job's parts per model, as scripts/score_run.py does them, each in a fresh
+# process: CPU seconds of each part, as JSON on the last line.
 PARTS = """
 import json, sys, time
 sys.path.insert(0, "scripts")
@@ -80,42 +80,42 @@ def mark(name):
     marks[name] = marks.get(name, 0.0) + now - last
     last = now
 from mnist_study import data, keras_models, scoring
-from mnist_study.models import MODELS, SAVED
+from mnist_study.models import KERAS, SAVED
 from mnist_study.runtime import limit_threads
 mark("python, numpy, pyarrow, the package")
+results, model = Path(sys.argv[1]), sys.argv[2]
 limit_threads(1)
-keras_models.configure_backend(1, keras_models.SCORING_BACKEND)
-keras_models.skip_unused_probes(keras_models.SCORING_BACKEND)
-import keras
-mark("keras (numpy backend) and jax")
-results = Path(sys.argv[1])
-test = data.read_split(next(results.glob("robustness/test/*.parquet")))
-mark("the corrupted test set")
-for model in MODELS:
-    for path in sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}")):
-        scoring.score_run(model, path, test.X, 10)
-        mark(f"{model}: load and score")
-sys.modules.pop("sklearn")  # skipped for Keras, as in the job; the asides need it
-from mnist_study.storage import load_model
-for model, file in (("svm_kernels", "models.skops"), ("svm_final", "model.skops")):
-    for path in sorted(results.glob(f"{model}/base/seed-*/{file}")):  # libsvm's own values
-        loaded = load_model(path)
-        mark(f"(aside) {model}: scikit-learn, skops and the skops file")
-        for svc in loaded.values() if isinstance(loaded, dict) else [loaded]:
-            svc.decision_function(test.X)
-        mark(f"(aside) {model}: libsvm's decision_function")
+if model in KERAS:
+    keras_models.configure_backend(1, keras_models.SCORING_BACKEND)
+    keras_models.skip_unused_probes(keras_models.SCORING_BACKEND)
+    import keras
+    mark("keras (numpy backend) and jax")
+tests = {p.stem: data.read_split(p) for p in sorted(results.glob("robustness/test/*.parquet"))}
+mark(f"the {len(tests)} corrupted test sets")
+path = sorted(results.glob(f"{model}/base/seed-*/{SAVED[model]}"))[0]
+scorer = scoring.load_scorer(model, path, 10)
+mark("the saved model")
+for test in tests.values():
+    scorer(test.X)
+mark("scoring")
 print(json.dumps(marks))
 """
 
 
 def scoring_parts(workdir: Path, dataset: str) -> dict:
-    """CPU seconds of each part of one scoring job on the finished copy `workdir`."""
+    """{model: CPU seconds of each part} of one scoring job of each model on the
+    finished copy `workdir`."""
+    from mnist_study.models import MODELS
+
     results = workdir / "results" / dataset
-    out = subprocess.run(
-        [sys.executable, "-c", PARTS, str(results)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    parts = {}
+    for model in MODELS:
+        out = subprocess.run(
+            [sys.executable, "-c", PARTS, str(results), model],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        parts[model] = json.loads(out.stdout.strip().splitlines()[-1])
+    return parts
 
 
 def main() -> None:
@@ -129,14 +129,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.parts_of:
         parts = scoring_parts(args.parts_of, args.dataset)
-        table = pd.DataFrame({"part": list(parts), "cpu_s": list(parts.values())})
-        job = sum(v for k, v in parts.items() if not k.startswith("(aside)"))
+        rows = [
+            {"model": m, "part": p, "cpu_s": v} for m, by in parts.items() for p, v in by.items()
+        ]
+        table = pd.DataFrame(rows)
         markdown = (
-            f"# One scoring job's CPU time by part, {args.dataset}\n\n"
+            f"# One scoring job's CPU time by part, per model, {args.dataset}\n\n"
             f"{table.to_markdown(index=False, floatfmt='.2f')}\n\n"
-            f"Total of the job's parts {job:.2f} s; the asides time what the job no longer "
-            f"does: importing scikit-learn and skops to load the SVMs' skops files (the "
-            f"job reads their scoring arrays), and libsvm's decision values.\n"
+            + "".join(
+                f"- {m}: {sum(by.values()):.2f} s in all\n" for m, by in parts.items()
+            )
         )
         write_summary(args.out or RESULTS / "robustness_scoring_parts", parts, markdown)
         print(markdown)
@@ -167,12 +169,13 @@ def main() -> None:
     bench = workdir / f"results/{args.dataset}/benchmarks"
     logs = workdir / f"results/{args.dataset}/logs"
     jobs = []
-    for path in sorted(bench.glob("*.tsv")):
-        if path.stem.startswith(STAGE_JOBS):
+    for path in sorted(bench.rglob("*.tsv")):
+        name = path.relative_to(bench).with_suffix("").as_posix()
+        if name.startswith(STAGE_JOBS):
             row = pd.read_csv(path, sep="\t").iloc[0]
-            jobs.append({"job": path.stem, "wall_s": float(row["s"]),
+            jobs.append({"job": name, "wall_s": float(row["s"]),
                          "cpu_s": float(row["cpu_time"])}
-                        | job_phases(logs, path.stem))  # fmt: skip
+                        | job_phases(logs, name))  # fmt: skip
     table = pd.DataFrame(jobs)
     summary = {
         "dataset": args.dataset,

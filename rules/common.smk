@@ -1,6 +1,7 @@
 import ast
 import dataclasses
 import functools
+import json
 import os
 import re
 import shlex
@@ -113,15 +114,17 @@ for module in package_modules("\n".join(OWN_IMPORTS), "rules/common.smk"):
 sys.path.insert(0, str(Path(package_file("__init__")).resolve().parents[1]))
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
-from mnist_study.config import schema_defaults  # noqa: E402
+from mnist_study.config import read_command_line, schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
 from mnist_study.models import KERAS, MODELS, SAVED, report_categories  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
 
-# One readable line per problem first; then snakemake's validate fills in defaults,
-# and the sweeps are checked against the settings they vary (defaults included).
+# The values of --config read as a config file's would be, then one readable line per
+# problem; then snakemake's validate fills in defaults, and the sweeps are checked
+# against the settings they vary (defaults included).
 SCHEMA = workflow.source_path("schemas/config.schema.yaml")
 try:
+    read_command_line(config, workflow.config_settings.config, load_schema(SCHEMA))
     check_config(config, SCHEMA)
     validate(config, schema="schemas/config.schema.yaml", set_default=True)
     SWEEPS = sweep_plans.plan(config, load_schema(SCHEMA))
@@ -200,7 +203,7 @@ GRID_SEARCH_MAX_THREADS = 8
 
 
 DATASET_NAMES = list(DATASET_SPECS)
-# The robustness stage's corruptions (rules/robustness.smk), one scoring job each.
+# The robustness stage's corruptions (rules/robustness.smk), one test set each.
 CORRUPTIONS = config["robustness"]["corruptions"]
 # Every dataset's four file names (MNIST's, unless a user dataset names its own).
 DATASET_FILES = sorted({name for spec in DATASET_SPECS.values() for name in spec.files.values()})
@@ -214,6 +217,7 @@ wildcard_constraints:
     file="|".join(map(re.escape, DATASET_FILES)),
     components="2|3",
     corruption="|".join(CORRUPTIONS) or "(?!)",
+    model="|".join(MODELS),
 
 
 def grid_search_threads(wildcards):
@@ -268,6 +272,26 @@ def canonical(value):
     if isinstance(value, list):
         return [canonical(item) for item in value]
     return value
+
+
+def exact(**params):
+    """params: `params` as the rule's script reads them, and beside them `job`, all of them
+    by name in one canonical value.
+
+    Snakemake compares a job's params as a set of values (snakemake/snakemake#2212): a
+    setting changed from a value that another of the job's params also holds to one that
+    a third holds (threads from 1, the seed's number, to 2, the CNN's feature-map image)
+    leaves that set as it was, and the job would not rerun. `job` holds every param with
+    its name, so it changes with any of them, and no other param can equal it.
+    """
+
+    def job(wildcards):
+        values = {
+            name: value(wildcards) if callable(value) else value for name, value in params.items()
+        }
+        return json.dumps(canonical(values), sort_keys=True)
+
+    return params | {"job": job}
 
 
 def settings_for(model):
@@ -398,6 +422,8 @@ BENCHMARK_WILDCARDS = {
     "point": ["base"],
     "seed": SEEDS,
     "corruption": CORRUPTIONS,
+    # Every run is scored only where there are corruptions to score it on.
+    "model": list(MODELS) if CORRUPTIONS else [],
 }
 
 
@@ -423,18 +449,23 @@ def benchmark_files(wildcards):
 
 
 # The robustness stage (rules/robustness.smk).
-def saved_models(wildcards):
-    """Every saved model file of every seed's run of every stochastic model."""
-    return [f for model in MODELS for f in run_files(model, SAVED[model], wildcards.dataset)]
+def saved_model(wildcards):
+    """The saved model file of the job's run (its model and seed, the study's point)."""
+    model = wildcards.model
+    return f"results/{wildcards.dataset}/{model}/base/seed-{wildcards.seed}/{SAVED[model]}"
 
 
-def saved_checksums(wildcards):
-    """Their .sha256 files."""
-    return [f"{f}.sha256" for f in saved_models(wildcards)]
+def scored_runs(wildcards):
+    """Every run's scores on the corrupted test sets, one file per saved run."""
+    return [
+        f"results/{wildcards.dataset}/robustness/scores/{model}/seed-{seed}.parquet"
+        for model in MODELS
+        for seed in SEEDS
+    ]
 
 
 def corruption_files(name):
-    """Input function: `name` of every corruption of the config."""
+    """Input function: `name` of every corruption of the config, in the config's order."""
 
     def files(wildcards):
         return [f"results/{wildcards.dataset}/robustness/{name}/{c}.parquet" for c in CORRUPTIONS]

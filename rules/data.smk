@@ -12,8 +12,10 @@ rule download_dataset:
         mem_mb=1000,
         runtime=30,
     params:
-        dataset=dataset_params,
-        download=canonical(config["data"]["download"]),
+        **exact(
+            dataset=dataset_params,
+            download=canonical(config["data"]["download"]),
+        ),
     script:
         "../scripts/download_dataset.py"
 
@@ -37,7 +39,9 @@ rule prepare_data:
         mem_mb=2000,
         runtime=10,
     params:
-        dataset=dataset_params,
+        **exact(
+            dataset=dataset_params,
+        ),
     script:
         "../scripts/prepare_data.py"
 
@@ -62,7 +66,9 @@ rule plot_sample_digits:
         mem_mb=1000,
         runtime=5,
     params:
-        dataset=dataset_params,
-        samples=canonical(config["data"]["samples"]),
+        **exact(
+            dataset=dataset_params,
+            samples=canonical(config["data"]["samples"]),
+        ),
     script:
         "../scripts/plot_sample_digits.py"

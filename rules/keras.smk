@@ -45,7 +45,7 @@ def keras_params(model):
     )
     if model == "cnn":
         params["feature_map_image"] = config["cnn"]["feature_map_image"]
-    return params
+    return exact(**params)
 
 
 # One rule definition for every Keras model (train_mlp, train_cnn).

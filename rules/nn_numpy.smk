@@ -28,9 +28,11 @@ rule train_nn_numpy:
         mem_mb=3000,
         runtime=20,
     params:
-        dataset=dataset_params,
-        settings=settings_for("nn_numpy"),
-        seed=seed_of,
-        threads=THREADS,
+        **exact(
+            dataset=dataset_params,
+            settings=settings_for("nn_numpy"),
+            seed=seed_of,
+            threads=THREADS,
+        ),
     script:
         "../scripts/nn_numpy_train.py"

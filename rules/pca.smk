@@ -23,9 +23,11 @@ rule pca_projection:
         mem_mb=3000,
         runtime=10,
     params:
-        dataset=dataset_params,
-        settings=canonical(config["pca"]),
-        threads=THREADS,
+        **exact(
+            dataset=dataset_params,
+            settings=canonical(config["pca"]),
+            threads=THREADS,
+        ),
     script:
         "../scripts/pca_projection.py"
 
@@ -62,7 +64,9 @@ rule pca_variance:
         mem_mb=3000,
         runtime=10,
     params:
-        settings=canonical(config["pca"]),
-        threads=THREADS,
+        **exact(
+            settings=canonical(config["pca"]),
+            threads=THREADS,
+        ),
     script:
         "../scripts/pca_variance.py"

@@ -36,11 +36,13 @@ rule record:
         mem_mb=1000,
         runtime=5,
     params:
-        results="results/{dataset}",
-        dataset=dataset_params,
-        config=canonical(config),
-        expected=record_expected,
-        defaults=schema_defaults(load_schema(SCHEMA)),
-        citation=CITATION,
+        **exact(
+            results="results/{dataset}",
+            dataset=dataset_params,
+            config=canonical(config),
+            expected=record_expected,
+            defaults=schema_defaults(load_schema(SCHEMA)),
+            citation=CITATION,
+        ),
     script:
         "../scripts/write_record.py"

@@ -171,7 +171,9 @@ rule collect_datasets:
         mem_mb=1000,
         runtime=5,
     params:
-        run_log="results/tables/run_log.csv",
-        tables="results/*/tables/metrics_summary.parquet",
+        **exact(
+            run_log="results/tables/run_log.csv",
+            tables="results/*/tables/metrics_summary.parquet",
+        ),
     script:
         "../scripts/collect_runs.py"

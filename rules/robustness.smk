@@ -1,7 +1,9 @@
 # The robustness stage: every saved run scored on corrupted copies of the test set
 # (config `robustness`), its calibration, and the errors themselves. One corrupted test
-# set and one scoring job per corruption: adding a corruption plans only its own two jobs
-# and the tables, and a job's params hold only its own corruption's settings.
+# set per corruption, and one scoring job per saved run that scores it on every corrupted
+# test set: a model's setting or a seed rescores only the runs it retrains, and a
+# corruption's test set is made once for every run (config/README.md says what each
+# change reruns, and why the stage is split this way).
 
 
 rule corrupt_test_set:
@@ -21,40 +23,41 @@ rule corrupt_test_set:
         mem_mb=2000,
         runtime=10,
     params:
-        severity=lambda wildcards: config["robustness"]["severity"][wildcards.corruption],
-        seed=config["robustness"]["seed"],
+        **exact(
+            severity=lambda wildcards: config["robustness"]["severity"][wildcards.corruption],
+            seed=config["robustness"]["seed"],
+        ),
     script:
         "../scripts/corrupt_test_set.py"
 
 
-rule score_corruption:
+rule score_run:
     input:
-        test="results/{dataset}/robustness/test/{corruption}.parquet",
-        models=saved_models,
-        checksums=saved_checksums,
-        code=script_imports("score_corruption.py"),
+        tests=corruption_files("test"),
+        model=saved_model,
+        checksum=lambda wildcards: f"{saved_model(wildcards)}.sha256",
+        code=script_imports("score_run.py"),
     output:
-        scores="results/{dataset}/robustness/scores/{corruption}.parquet",
+        scores="results/{dataset}/robustness/scores/{model}/seed-{seed}.parquet",
     log:
-        log_path("score_corruption_{corruption}"),
+        log_path("score_run_{model}", "base", "seed-{seed}"),
     benchmark:
-        "results/{dataset}/benchmarks/score_corruption_{corruption}.tsv"
+        "results/{dataset}/benchmarks/score_run_{model}/base/seed-{seed}.tsv"
     conda:
         "../envs/robustness.yaml"
     threads: THREADS
     resources:
-        mem_mb=4000,
+        mem_mb=3000,
         runtime=20,
     params:
-        dataset=dataset_params,
-        threads=THREADS,
+        **exact(dataset=dataset_params, threads=THREADS),
     script:
-        "../scripts/score_corruption.py"
+        "../scripts/score_run.py"
 
 
 rule robustness_tables:
     input:
-        scores=corruption_files("scores"),
+        scores=scored_runs,
         corrupted=corruption_files("test"),
         test="results/{dataset}/data/test.parquet",
         predictions=every_run("predictions.parquet"),
@@ -115,11 +118,13 @@ rule robustness_tables:
         mem_mb=3000,
         runtime=10,
     params:
-        dataset=dataset_params,
-        corruptions=CORRUPTIONS,
-        bins=config["robustness"]["calibration_bins"],
-        bootstrap=config["robustness"]["bootstrap"],
-        seed=config["robustness"]["seed"],
+        **exact(
+            dataset=dataset_params,
+            corruptions=CORRUPTIONS,
+            bins=config["robustness"]["calibration_bins"],
+            bootstrap=config["robustness"]["bootstrap"],
+            seed=config["robustness"]["seed"],
+        ),
     script:
         "../scripts/robustness_tables.py"
 
@@ -166,7 +171,9 @@ rule errors_tables:
         mem_mb=2000,
         runtime=10,
     params:
-        dataset=dataset_params,
-        hard_images=config["robustness"]["hard_images"],
+        **exact(
+            dataset=dataset_params,
+            hard_images=config["robustness"]["hard_images"],
+        ),
     script:
         "../scripts/errors_tables.py"

@@ -32,8 +32,10 @@ rule compare_svm_kernels:
         mem_mb=3000,
         runtime=30,
     params:
-        settings=settings_for("svm_kernels"),
-        seed=seed_of,
+        **exact(
+            settings=settings_for("svm_kernels"),
+            seed=seed_of,
+        ),
     script:
         "../scripts/svm_kernels.py"
 
@@ -61,11 +63,13 @@ rule plot_svm_boundaries:
         mem_mb=2000,
         runtime=15,
     params:
-        dataset=dataset_params,
-        kernels=canonical(config["svm"]["kernels"]),
-        settings=canonical(config["svm"]["boundaries"]),
-        seed=config["svm"]["boundaries"]["seed"],
-        threads=THREADS,
+        **exact(
+            dataset=dataset_params,
+            kernels=canonical(config["svm"]["kernels"]),
+            settings=canonical(config["svm"]["boundaries"]),
+            seed=config["svm"]["boundaries"]["seed"],
+            threads=THREADS,
+        ),
     script:
         "../scripts/svm_boundaries.py"
 
@@ -88,8 +92,10 @@ rule svm_grid_search:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=canonical(config["svm"]["grid"]),
-        seed=seed_of,
+        **exact(
+            settings=canonical(config["svm"]["grid"]),
+            seed=seed_of,
+        ),
     script:
         "../scripts/svm_grid_search.py"
 
@@ -119,7 +125,9 @@ rule svm_grid_choice:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=canonical(config["svm"]["grid"]),
+        **exact(
+            settings=canonical(config["svm"]["grid"]),
+        ),
     script:
         "../scripts/svm_grid_choice.py"
 
@@ -158,10 +166,12 @@ rule train_final_svm:
         mem_mb=6000,
         runtime=60,
     params:
-        dataset=dataset_params,
-        settings=settings_for("svm_final"),
-        seed=seed_of,
-        threads=THREADS,
+        **exact(
+            dataset=dataset_params,
+            settings=settings_for("svm_final"),
+            seed=seed_of,
+            threads=THREADS,
+        ),
     script:
         "../scripts/svm_train_final.py"
 
@@ -194,6 +204,8 @@ rule svm_kernel_trick:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=canonical(config["svm"]["kernel_trick"]),
+        **exact(
+            settings=canonical(config["svm"]["kernel_trick"]),
+        ),
     script:
         "../scripts/svm_kernel_trick.py"

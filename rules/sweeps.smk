@@ -23,8 +23,10 @@ rule sweep_table:
         mem_mb=1000,
         runtime=5,
     params:
-        sweep=sweep_params,
-        seeds=SEEDS,
+        **exact(
+            sweep=sweep_params,
+            seeds=SEEDS,
+        ),
     script:
         "../scripts/sweep_table.py"
 
@@ -49,6 +51,8 @@ rule collect_sweeps:
         mem_mb=1000,
         runtime=5,
     params:
-        tables="results/*/sweeps/*_summary.parquet",
+        **exact(
+            tables="results/*/sweeps/*_summary.parquet",
+        ),
     script:
         "../scripts/collect_sweeps.py"

@@ -14,10 +14,9 @@ def main(snakemake):
     dataset = snakemake.wildcards.dataset
     names = snakemake.params.corruptions
     clean = data.read_runs(snakemake.input.predictions)
-    corrupted = {
-        name: scoring.read_scores(path)
-        for name, path in zip(names, snakemake.input.scores, strict=True)
-    }
+    # Every scored run's file holds every corruption of the config (its job's inputs).
+    scored = scoring.read_scores(snakemake.input.scores)
+    corrupted = {name: scored[name] for name in names}
     for name, runs in corrupted.items():
         for model, by_seed in runs.items():
             for seed, run in by_seed.items():

@@ -71,6 +71,30 @@ def suite_settings() -> dict:
     return merge_configs(config, yaml.safe_load(TEST_CONFIG.read_text()))
 
 
+def rerun_table() -> dict[str, tuple[dict[str, int], int]]:
+    """{change: ({rule: jobs}, total)} of the table of what each change reruns in
+    config/README.md, on the default config; "the tables" stands for the rules the
+    sentence below the table lists, one job each."""
+    text = (ROOT / "config" / "README.md").read_text()
+    tables = re.search(r'^"The tables" are the \w+ jobs that gather the runs, each run once: '
+                       r"(.*?)\. A\n", text, re.M | re.S)  # fmt: skip
+    names = re.split(r",\s+(?:and\s+)?|\s+and\s+(?:the target )?", tables.group(1))
+    rows = {}
+    for change, _, jobs, total in re.findall(
+        r"^\| (.+?) \| (.+?) \| (.+?) \| (\d+) \|$", text, re.M
+    ):
+        counts = {}
+        for item in jobs.split(", "):
+            if item == "the tables":
+                counts |= dict.fromkeys((n.strip() for n in names), 1)
+            else:
+                match = re.match(r"(\w+) (\d+)", item)
+                if match:
+                    counts[match.group(1)] = int(match.group(2))
+        rows[change] = (counts, int(total))
+    return rows
+
+
 def real_digits(n: int = 300):
     """The first `n` training digits of the bundled sample, scaled and flattened."""
     from mnist_study import data, idx
@@ -339,21 +363,21 @@ def local_rules(workdir: Path) -> set[str]:
     }
 
 
-# The rules that score every run again, one job per corruption (rules/robustness.smk).
-RESCORING = {"score_corruption"}
+# The robustness stage's job per saved run (rules/robustness.smk): a retrained run is
+# scored again on every corruption, and nothing else is.
+RESCORING = "score_run"
 
 
 @pytest.fixture(scope="session")
 def bookkeeping(pipeline_run) -> set[str]:
     """The rules that gather the runs into tables: the local rules among the jobs of a
-    forced dry run of the suite's config, and the robustness stage's scoring of every
-    run (RESCORING). A change to any run reruns exactly these besides the run itself."""
+    forced dry run of the suite's config. A change to a run reruns exactly these besides
+    the run itself and its scoring (RESCORING)."""
     workdir, _ = pipeline_run
-    return (local_rules(workdir) | RESCORING) & planned(workdir, "--forceall")
+    return local_rules(workdir) & planned(workdir, "--forceall")
 
 
-def bookkeeping_counts(bookkeeping) -> dict[str, int]:
-    """The jobs of each bookkeeping rule a change to a run plans: one, but one scoring
-    job per corruption of the suite's config."""
-    corruptions = len(suite_settings()["robustness"]["corruptions"])
-    return {rule: corruptions if rule in RESCORING else 1 for rule in bookkeeping}
+def bookkeeping_counts(bookkeeping, rescored: int = 0) -> dict[str, int]:
+    """The jobs of each bookkeeping rule a change to runs plans (one each), and the
+    scoring jobs of the `rescored` runs it retrains."""
+    return dict.fromkeys(bookkeeping, 1) | ({RESCORING: rescored} if rescored else {})

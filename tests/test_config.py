@@ -145,3 +145,79 @@ def test_snakemake_stops_before_any_job_on_a_misspelt_key(tmp_path):
     output = proc.stdout + proc.stderr
     assert "unknown config key 'fold' in svm.grid; did you mean 'folds'?" in output
     assert not (workdir / "results").exists()
+
+
+# --- settings from the command line (--config) ---
+
+
+def command_line(*entries: str) -> tuple[dict, dict]:
+    """The config Snakemake makes of config.yaml and `--config entries` (its own parser,
+    which hands a value inside {...} or [...] over as a string), read by
+    read_command_line; and the --config values as Snakemake parsed them."""
+    from snakemake.cli import parse_config
+
+    from mnist_study.config import merge_configs, read_command_line
+
+    given = parse_config(list(entries))
+    config = merge_configs(copy.deepcopy(CONFIG), copy.deepcopy(given))
+    read_command_line(config, given, SCHEMA)
+    return config, given
+
+
+def test_snakemake_hands_nested_command_line_values_over_as_strings():
+    # Why read_command_line exists: without it these are the config's values.
+    _, given = command_line("threads=2")
+    assert given == {"threads": 2}
+    from snakemake.cli import parse_config
+
+    assert parse_config(["mlp={epochs: 3}"]) == {"mlp": {"epochs": "3"}}
+    assert config_errors(with_change(["mlp", "epochs"], "3"), SCHEMA) != []
+
+
+@pytest.mark.parametrize(
+    ("entries", "as_a_file"),
+    [
+        (["mlp={epochs: 3}"], {"mlp": {"epochs": 3}}),
+        (["threads=2"], {"threads": 2}),
+        (["repeats={seeds: [0, 1, 7]}"], {"repeats": {"seeds": [0, 1, 7]}}),
+        (["mlp={hidden: [64, 32], dropout: 0.25}"], {"mlp": {"hidden": [64, 32], "dropout": 0.25}}),
+        (["svm={kernels: {gamma: 0.01}}"], {"svm": {"kernels": {"gamma": 0.01}}}),
+        (["svm={kernels: {gamma: auto}}"], {"svm": {"kernels": {"gamma": "auto"}}}),
+        (["svm={final: {full_training_set: true}}"],
+         {"svm": {"final": {"full_training_set": True}}}),
+        (["cnn={training_loop: scan}", "keras_backend=jax"],
+         {"cnn": {"training_loop": "scan"}, "keras_backend": "jax"}),
+        (
+            ["sweeps={w: {model: mlp, vary: {epochs: [1, 2]}}}"],
+            {"sweeps": {"w": {"model": "mlp", "vary": {"epochs": [1, 2]}}}},
+        ),
+    ],
+)  # fmt: skip
+def test_command_line_values_read_as_a_config_file_would(entries, as_a_file):
+    from mnist_study.config import merge_configs
+
+    config, given = command_line(*entries)
+    assert config == merge_configs(copy.deepcopy(CONFIG), as_a_file)
+    assert config_errors(config, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "file_way"),
+    [
+        ("mlp={epochs: three}", "mlp.epochs", "mlp: {epochs: <an integer>}"),
+        ("repeats={seeds: [0, x]}", "repeats.seeds[1]", "repeats: {seeds: <an integer>}"),
+        ("svm={final: {full_training_set: maybe}}", "svm.final.full_training_set",
+         "svm: {final: {full_training_set: <true or false>}}"),
+    ],
+)  # fmt: skip
+def test_command_line_values_that_spell_nothing_allowed_are_refused_in_one_line(
+    entry, key, file_way
+):
+    from mnist_study.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        command_line(entry)
+    lines = str(err.value).splitlines()[1:]
+    assert len(lines) == 1, lines
+    assert f"config key {key}: --config gave" in lines[0] and file_way in lines[0]
+    assert "--configfile config.yaml" in lines[0]

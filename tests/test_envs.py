@@ -88,7 +88,7 @@ CONFIG_THREADS = {
     "train_nn_numpy",
     "train_mlp",
     "train_cnn",
-    "score_corruption",
+    "score_run",
 }
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import PER_SEED_RULES, run_snakemake, suite_settings
+from conftest import MODELS, PER_SEED_RULES, run_snakemake, suite_settings
 from mnist_study import data
 from mnist_study.datasets import FILES
 from mnist_study.storage import sha256_file
@@ -92,18 +92,16 @@ ONCE_RULES = [
 ]
 BENCHMARKED = ["prepare_data", "pca_projection_2", "pca_projection_3", "pca_variance",
                "plot_svm_boundaries"]  # fmt: skip
-# The robustness stage's jobs, one of each per corruption of the suite's config.
-PER_CORRUPTION = [
-    f"{rule}_{name}"
-    for rule in ("corrupt_test_set", "score_corruption")
-    for name in suite_settings()["robustness"]["corruptions"]
-]
+# The robustness stage's jobs: a test set per corruption of the suite's config, and the
+# scoring of every saved run.
+PER_CORRUPTION = [f"corrupt_test_set_{name}" for name in SETTINGS["robustness"]["corruptions"]]
+SCORING = [f"score_run_{model}/base/seed-{seed}" for model in MODELS for seed in SEEDS]
 
 
 def test_every_rule_left_a_log(pipeline_run):
     workdir, _ = pipeline_run
     logs = out(pipeline_run, "logs")
-    expected = [logs / f"{rule}.log" for rule in [*ONCE_RULES, *PER_CORRUPTION]]
+    expected = [logs / f"{rule}.log" for rule in [*ONCE_RULES, *PER_CORRUPTION, *SCORING]]
     expected += [logs / rule / "base" / f"seed-{s}.log" for rule in PER_SEED_RULES for s in SEEDS]
     expected += [
         workdir / "results/logs" / f"{r}.log" for r in ("svm_kernel_trick", "collect_datasets")
@@ -119,7 +117,7 @@ def test_every_rule_left_a_log(pipeline_run):
     assert sorted(
         p.relative_to(benchmarks).as_posix() for p in benchmarks.rglob("*.tsv")
     ) == sorted(
-        [f"{r}.tsv" for r in [*BENCHMARKED, *PER_CORRUPTION]]
+        [f"{r}.tsv" for r in [*BENCHMARKED, *PER_CORRUPTION, *SCORING]]
         + [f"{r}/base/seed-{s}.tsv" for r in PER_SEED_RULES for s in SEEDS]
     )
     assert (benchmarks / "prepare_data.tsv").read_text().startswith("s\t")

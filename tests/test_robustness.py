@@ -13,7 +13,7 @@ import yaml
 from conftest import IMPORTS, ROOT, override, planned_counts, real_digits, suite_settings
 from mnist_study import calibration, corruptions, data, failures, robustness, scoring
 from mnist_study.data import NO_PREDICTION
-from mnist_study.models import KERAS
+from mnist_study.models import KERAS, MODELS
 
 DIGITS = real_digits(60)[0].reshape(-1, 28, 28)
 
@@ -250,16 +250,20 @@ def test_calibration_table_marks_the_svms_not_applicable():
 
 @pytest.mark.pipeline
 def test_scoring_jobs_run_keras_on_its_numpy_backend_without_tensorflow(pipeline_run):
-    # What each scoring job imported (runtime.record_imports): Keras, on the numpy
-    # backend (JAX's lax for its convolutions), and none of TensorFlow, scikit-learn
-    # (the SVMs score from their arrays) or matplotlib (keras_models.UNUSED_PROBES).
+    # What each scoring job imported (runtime.record_imports), one job per saved run:
+    # a Keras run's, Keras on the numpy backend (JAX's lax for its convolutions); the
+    # others', no Keras or JAX at all; none of them TensorFlow, scikit-learn (the SVMs
+    # score from their arrays) or matplotlib (keras_models.UNUSED_PROBES).
     workdir, _ = pipeline_run
-    records = sorted((workdir / IMPORTS).glob("score_corruption.*.txt"))
-    assert len(records) == len(suite_settings()["robustness"]["corruptions"])
+    records = sorted((workdir / IMPORTS).glob("score_run.*.txt"))
+    seeds = suite_settings()["repeats"]["seeds"]
+    assert len(records) == len(MODELS) * len(seeds)
+    with_keras = [set(r.read_text().split()) >= {"keras", "jax"} for r in records]
+    assert sum(with_keras) == len(KERAS) * len(seeds)
     for record in records:
         imported = set(record.read_text().split())
-        assert {"keras", "jax"} <= imported, record.name
-        assert not imported & {"tensorflow", "sklearn", "skops", "matplotlib"}
+        assert not imported & {"tensorflow", "sklearn", "skops", "matplotlib"}, record.name
+        assert {"keras", "jax"} <= imported or not imported & {"keras", "jax"}, record.name
 
 
 @pytest.mark.pipeline
@@ -278,7 +282,8 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
     workdir, _ = pipeline_run
     results = workdir / "results/mnist-sample"
     clean = data.read_runs(sorted(results.glob("*/base/seed-*/predictions.parquet")))
-    identity = scoring.read_scores(results / "robustness/scores/identity.parquet")
+    scored = scoring.read_scores(sorted(results.glob("robustness/scores/*/seed-*.parquet")))
+    identity = scored["identity"]
     assert set(identity) == set(clean) and len(clean) >= 8
     assert set(KERAS) <= set(clean)
     same_labels = {}
@@ -308,8 +313,8 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
         split = data.read_split(results / f"robustness/test/{name}.parquet")
         assert np.array_equal(split.y, test.y), name
         assert np.array_equal(split.X, test.X) == (name == "identity"), name
-        scored = scoring.read_scores(results / f"robustness/scores/{name}.parquet")
-        assert all(np.array_equal(r["label"], test.y) for m in scored.values() for r in m.values())
+        runs = scored[name]
+        assert all(np.array_equal(r["label"], test.y) for m in runs.values() for r in m.values())
     # the corruptions cost accuracy: each model's mean corruption error above its clean
     # one, and below chance's (0.9 for ten classes): the models still see digits
     summary = pd.read_csv(results / "tables/robustness_summary.csv")
@@ -318,13 +323,17 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
 
 
 @pytest.mark.pipeline
-def test_adding_a_corruption_plans_only_its_jobs_and_the_tables(finished, bookkeeping):
-    # The new corruption's test set and scoring job, and the tables that list every
-    # corruption; no training, no other corruption's job.
+def test_adding_a_corruption_plans_its_test_set_every_runs_scoring_and_the_tables(
+    finished, bookkeeping
+):
+    # The new corruption's test set, every run scored again (each run's job scores every
+    # corruption), and the tables that list every corruption; no training, no other
+    # corruption's test set.
     names = suite_settings()["robustness"]["corruptions"]
     args = override(finished, {"robustness": {"corruptions": [*names, "zigzag"]}})
     counts = planned_counts(finished, *args)
-    assert counts.pop("corrupt_test_set") == 1 and counts.pop("score_corruption") == 1
+    runs = len(MODELS) * len(suite_settings()["repeats"]["seeds"])
+    assert counts.pop("corrupt_test_set") == 1 and counts.pop("score_run") == runs
     assert "robustness_tables" in counts and set(counts) <= bookkeeping
     assert not {"errors_tables", "metrics_table", "model_comparison"} & set(counts)
 
@@ -336,5 +345,5 @@ def test_editing_the_corruptions_rescores_and_retrains_nothing(finished, bookkee
     counts = planned_counts(finished)
     names = suite_settings()["robustness"]["corruptions"]
     assert counts.pop("corrupt_test_set") == len(names)
-    assert counts.pop("score_corruption") == len(names)
+    assert counts.pop("score_run") == len(MODELS) * len(suite_settings()["repeats"]["seeds"])
     assert "robustness_tables" in counts and set(counts) <= bookkeeping

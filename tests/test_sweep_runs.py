@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import config_args, planned, planned_counts, ran, run_snakemake, suite_settings
+from conftest import (
+    RESCORING,
+    config_args,
+    planned,
+    planned_counts,
+    ran,
+    rerun_table,
+    run_snakemake,
+    suite_settings,
+)
 from mnist_study.models import report_categories
 
 # Every test here starts Snakemake.
@@ -83,10 +92,12 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkee
         assert f'"{category}"' in html, category
     assert "<strong>width</strong>: the nn_numpy model" in html
 
-    # Adding a value would train only the new point's seeds (the dry run's plan).
+    # Adding a value would train only the new point's seeds (the dry run's plan), as the
+    # table of what each change reruns says (config/README.md).
     wider = sweep_args(finished, [20, 50, BASE_HIDDEN, 150])
     expected = {"train_nn_numpy": len(SEEDS), **dict.fromkeys(SWEEP_JOBS, 1)}
     assert planned_counts(finished, *wider) == expected
+    assert rerun_table()["a sweep point added"] == (expected, sum(expected.values()))
 
     # Removing one reruns only the sweep's table (and the collection that lists it).
     fewer = sweep_args(finished, [20, BASE_HIDDEN])
@@ -100,7 +111,7 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkee
 
     # An unrelated setting reruns no sweep job; one of the swept model reruns every point.
     unrelated = sweep_args(finished, [20, BASE_HIDDEN], extra={"cnn": {"epochs": 1}})
-    assert planned(finished, *unrelated) == {"train_cnn"} | bookkeeping
+    assert planned(finished, *unrelated) == {"train_cnn", RESCORING} | bookkeeping
     related = sweep_args(finished, [20, BASE_HIDDEN], extra={"nn_numpy": {"epochs": 1}})
     counts = planned_counts(finished, *related)
     assert counts["train_nn_numpy"] == 2 * len(SEEDS)

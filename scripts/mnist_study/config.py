@@ -181,6 +181,108 @@ def merge_configs(base: dict, over: dict) -> dict:
     return base
 
 
+def schema_at(schema: dict, path: tuple) -> dict | None:
+    """The schema of the value at `path` (keys and list indices); None where it says none."""
+    node: dict | None = schema
+    for part in path:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            node = node.get("items")
+        elif part in node.get("properties", {}):
+            node = node["properties"][part]
+        else:
+            extra = node.get("additionalProperties")
+            node = extra if isinstance(extra, dict) else None
+    return node
+
+
+def _wanted_types(node: dict | None) -> set[str]:
+    """The JSON types `node` allows, its oneOf's included; empty where it names none."""
+    types: set[str] = set()
+    for option in [node or {}, *(node or {}).get("oneOf", []), *(node or {}).get("anyOf", [])]:
+        kind = option.get("type", [])
+        types.update([kind] if isinstance(kind, str) else kind)
+    return types
+
+
+def _json_types(value) -> set[str]:
+    if isinstance(value, bool):
+        return {"boolean"}
+    if isinstance(value, int):
+        return {"integer", "number"}
+    if isinstance(value, float):
+        return {"number", "integer"} if value.is_integer() else {"number"}
+    return {
+        str: {"string"}, list: {"array"}, dict: {"object"}, type(None): {"null"}
+    }.get(type(value), set())  # fmt: skip
+
+
+READABLE_TYPES = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "empty",
+}
+
+
+def _strings(value, path=()):
+    """(path, text) of every string inside `value`, through its dicts and lists."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*path, i))
+
+
+def _config_file_way(path: tuple, text: str) -> str:
+    """The same setting as a config file's line: `mlp: {epochs: 3}`."""
+    keys = [part for part in path if not isinstance(part, int)]
+    line = text
+    for key in reversed(keys[1:]):
+        line = f"{{{key}: {line}}}"
+    return f"{keys[0]}: {line}"
+
+
+def read_command_line(config: dict, given, schema: dict) -> None:
+    """Read the values of `--config` (`given`) as a config file's would be, in `config`.
+
+    Snakemake parses a top-level `--config key=value` as a number or boolean where it
+    spells one, but hands every value inside a dict or list over as a string
+    (`mlp={epochs: 3}` gives {"epochs": "3"}). Each such string is read as the YAML
+    scalar it spells where the schema wants a number, boolean, list or object there (or
+    says nothing: a sweep's values), and kept where it wants a string; anything else is
+    refused, with the key and the config-file way to write it. Bounds and the rest are
+    checked afterwards, as for a config file.
+    """
+    refused = []
+    for path, text in _strings(dict(given)):
+        wanted = _wanted_types(schema_at(schema, path))
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        if not wanted or (_json_types(value) & wanted and not isinstance(value, str)):
+            target = config
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        elif "string" not in wanted:
+            kinds = " or ".join(sorted(READABLE_TYPES.get(t, t) for t in wanted))
+            refused.append(
+                f"config key {_key(path)}: --config gave {text!r}, which is not {kinds}; "
+                f"in a config file, {_config_file_way(path, f'<{kinds}>')}, added after the "
+                "main one: --configfile config.yaml <that file>"
+            )
+    if refused:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(refused))
+
+
 def check_config(config: dict, schema_path: str | Path) -> None:
     """Raise ConfigError listing every problem in `config`; return quietly if none."""
     errors = config_errors(config, load_schema(schema_path))

@@ -82,7 +82,7 @@ def configure_backend(
 # features a run never uses: TensorFlow's TFLite tools import JAX where it is installed
 # (tensorflow/lite/python/util.py), and Keras's scikit-learn wrappers scikit-learn
 # (keras/src/wrappers/fixes.py); each costs a job about a second of its start. The numpy
-# backend runs only in scoring jobs (scripts/score_corruption.py), which draw nothing:
+# backend runs only in scoring jobs (scripts/score_run.py), which draw nothing:
 # Keras's image gallery's try of matplotlib.pyplot is skipped there too
 # (keras/src/visualization/plot_image_gallery.py, 0.3 s of CPU time a job). Not pandas,
 # which Keras's array slicing tries too: pyarrow's Parquet reader imports it whenever it

@@ -1,16 +1,18 @@
 """Every saved run scored again on other test images: the robustness stage's scoring.
 
 Each stochastic model's run folder holds its saved model (`models.SAVED`), checked against its
-recorded sha256 before it is loaded. A scoring job loads each once and scores it on one
-corrupted test set; the rows it writes (`write_scores`) are those of
-`data.write_model_predictions`, with the run's seed beside each: the table models of a
-run (one per kernel for the kernels' run) and their class scores, column k for label k.
+recorded sha256 before it is loaded. A scoring job loads one run's model once and scores it
+on every corrupted test set of the config; the rows it writes (`write_scores`) are those of
+`data.write_model_predictions`, with the corruption and the run's seed beside each: the
+table models of a run (one per kernel for the kernels' run) and their class scores, column
+k for label k.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,9 @@ from .storage import atomic_path
 
 log = logging.getLogger(__name__)
 
+# What a loaded run scores: images (n, 784) -> {table model: class scores (n, n_classes)}.
+Scorer = Callable[[np.ndarray], dict[str, np.ndarray]]
+
 
 def run_of(path: str | Path) -> tuple[str, int]:
     """(registry model, seed) of a saved model's path .../<model>/<point>/seed-<n>/<file>."""
@@ -30,52 +35,59 @@ def run_of(path: str | Path) -> tuple[str, int]:
     return path.parents[2].name, int(path.parent.name.removeprefix("seed-"))
 
 
-def score_run(model: str, path: str | Path, X: np.ndarray, n_classes: int) -> dict:
-    """{table model: class scores (n, n_classes)} of the saved run of registry `model`
-    at `path` on the images X (n, 784); its checksum is checked first."""
+def load_scorer(model: str, path: str | Path, n_classes: int) -> Scorer:
+    """The saved run of registry `model` at `path`, loaded once (its checksum checked
+    first), as a function of the images it scores."""
     if model in ("svm_kernels", "svm_final"):
         from . import svm
 
-        return {
-            name: svm.class_scores(arrays, X, n_classes)
-            for name, arrays in svm.load_scoring_arrays(path).items()
-        }
+        arrays = svm.load_scoring_arrays(path)
+        return lambda X: {name: svm.class_scores(a, X, n_classes) for name, a in arrays.items()}
     if model == "nn_numpy":
         from .nn_numpy import NeuralNetwork
 
-        return {"nn_numpy": NeuralNetwork.load(path).predict_proba(X)}
+        network = NeuralNetwork.load(path)
+        return lambda X: {"nn_numpy": network.predict_proba(X)}
     if model in KERAS:
         from . import keras_models
 
         network = keras_models.load(path)
-        inputs = keras_models.as_images(X) if model == "cnn" else X
-        return {model: keras_models.predict(network, inputs)}
+        shape = keras_models.as_images if model == "cnn" else np.asarray
+        return lambda X: {model: keras_models.predict(network, shape(X))}
     raise ValueError(f"no way to score a saved run of {model!r}")
 
 
-def score_runs(paths, X: np.ndarray, y: np.ndarray, n_classes: int) -> list[dict]:
-    """Every saved run of `paths` scored on (X, y): one dict per table model and seed
-    (model, seed, label, scores). Logs a line per run."""
+def score_run(path: str | Path, tests: dict, n_classes: int) -> list[dict]:
+    """The saved run at `path` scored on each test set of `tests` ({corruption: Split}):
+    one dict per corruption and table model (corruption, model, seed, label, scores).
+    Logs a line per corruption."""
+    model, seed = run_of(path)
+    start = time.perf_counter()
+    scorer = load_scorer(model, path, n_classes)
+    log.info("%s, seed %d: loaded in %.1f s", model, seed, time.perf_counter() - start)
     rows = []
-    for path in paths:
-        model, seed = run_of(path)
+    for corruption, test in tests.items():
         start = time.perf_counter()
-        for name, scores in score_run(model, path, X, n_classes).items():
-            rows.append({"model": name, "seed": seed, "label": y, "scores": scores})
-            correct = predicted_labels(scores) == y
+        for name, scores in scorer(test.X).items():
+            rows.append(
+                {"corruption": corruption, "model": name, "seed": seed, "label": test.y,
+                 "scores": scores}
+            )  # fmt: skip
             log.info(
-                "%s, seed %d: accuracy %.4f (%.1f s)",
+                "%s, %s, seed %d: accuracy %.4f (%.1f s)",
+                corruption,
                 name,
                 seed,
-                correct.mean(),
+                (predicted_labels(scores) == test.y).mean(),
                 time.perf_counter() - start,
             )
     return rows
 
 
 def write_scores(path: str | Path, rows: list[dict]) -> None:
-    """One row per table model, seed and test image: model, seed, image (its index in the
-    test set), label, predicted (data.predicted_labels), scores (float32 per class)."""
+    """One row per corruption, table model, seed and test image: corruption, model, seed,
+    image (its index in the test set), label, predicted (data.predicted_labels), scores
+    (float32 per class)."""
     tables = []
     for row in rows:
         scores = np.ascontiguousarray(row["scores"], dtype=np.float32)
@@ -83,6 +95,7 @@ def write_scores(path: str | Path, rows: list[dict]) -> None:
         tables.append(
             pa.table(
                 {
+                    "corruption": pa.array([row["corruption"]] * n),
                     "model": pa.array([row["model"]] * n),
                     "seed": pa.array(np.full(n, row["seed"], dtype=np.int32)),
                     "image": pa.array(np.arange(n, dtype=np.int32)),
@@ -98,23 +111,31 @@ def write_scores(path: str | Path, rows: list[dict]) -> None:
         pq.write_table(pa.concat_tables(tables), tmp, compression="zstd")
 
 
-def read_scores(path: str | Path) -> dict[str, dict[int, dict[str, np.ndarray]]]:
-    """{table model: {seed: {"label", "predicted", "scores"}}} of a `write_scores` file."""
-    table = pq.read_table(path)
-    models = table.column("model").to_numpy(zero_copy_only=False)
-    seeds = table.column("seed").to_numpy()
-    labels = table.column("label").to_numpy()
-    predicted = table.column("predicted").to_numpy()
-    width = table.schema.field("scores").type.list_size
-    scores = table.column("scores").combine_chunks().flatten().to_numpy().reshape(-1, width)
-    out: dict[str, dict[int, dict[str, np.ndarray]]] = {}
-    keys = np.char.add(models.astype(str), np.char.add(":", seeds.astype(str)))
-    for key in dict.fromkeys(keys):
-        rows = keys == key
-        model, seed = key.rsplit(":", 1)
-        out.setdefault(model, {})[int(seed)] = {
-            "label": labels[rows],
-            "predicted": predicted[rows],
-            "scores": scores[rows],
+def read_scores(paths) -> dict[str, dict[str, dict[int, dict[str, np.ndarray]]]]:
+    """{corruption: {table model: {seed: {"label", "predicted", "scores"}}}} of the
+    `write_scores` files `paths` (a path, or several: every scored run)."""
+    out: dict[str, dict[str, dict[int, dict[str, np.ndarray]]]] = {}
+    for path in [paths] if isinstance(paths, str | Path) else paths:
+        table = pq.read_table(path)
+        columns = {
+            name: table.column(name).to_numpy() for name in ("seed", "label", "predicted")
         }
+        names = {
+            name: table.column(name).to_numpy().astype(str) for name in ("corruption", "model")
+        }
+        width = table.schema.field("scores").type.list_size
+        scores = table.column("scores").combine_chunks().flatten().to_numpy().reshape(-1, width)
+        keys = np.char.add(
+            np.char.add(names["corruption"], "\t"),
+            np.char.add(np.char.add(names["model"], "\t"), columns["seed"].astype(str)),
+        )
+        unique, first, which = np.unique(keys, return_index=True, return_inverse=True)
+        for k in np.argsort(first):  # in the file's order: the config's corruptions
+            rows = which == k
+            corruption, model, seed = unique[k].split("\t")
+            out.setdefault(corruption, {}).setdefault(model, {})[int(seed)] = {
+                "label": columns["label"][rows],
+                "predicted": columns["predicted"][rows],
+                "scores": scores[rows],
+            }
     return out
