@@ -18,13 +18,18 @@ def main(snakemake):
             model,
             seed,
         )
-    frame, by_seed = comparison.model_comparison(correct, dataset)
+    frame, by_seed = comparison.model_comparison(correct, dataset, left_out=failed)
+    *notes, count = comparison.log_lines(frame)
+    for line in notes:
+        log.warning(line)
+    log.info(count)
     write_tables(frame, snakemake.output.tables)
     write_table(by_seed, snakemake.output.by_seed)
     fig = result_figures.paired_differences(
         [
             (f"{r.model_a} - {r.model_b}", r.difference, r.ci_low, r.ci_high, r.supported)
             for r in frame.itertuples()
+            if r.method != "refused"
         ],
         f"{dataset}: paired accuracy differences (red: supported after Holm)",
     )

@@ -471,8 +471,12 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
             "difference": [0.0071, 0.006, 0.0012, 0.048],
             "supported": [True, False, False, True],
             "detectable": [0.0065, 0.0081, 0.0077, 0.0062],
-            "detectable_seeds_x2": [0.006, 0.0079, 0.0074, 0.0061],
+            "detectable_seeds_x2": [0.006, 0.0079, 0.0073, 0.0061],
             "detectable_images_x2": [0.0046, 0.0057, 0.0055, 0.0044],
+            "detectable_seeds_df": [0.0063, 0.0079, 0.0077, 0.0061],
+            "seed_sd": [0.0, 0.0012, 0.0, 0.0],
+            "seed_sd_high": [0.004, 0.0051, 0.0047, 0.004],
+            "helps": ["cannot tell", "cannot tell", "more test images", "cannot tell"],
         }
     )
     said = results.conclusions(summary, pairs)
@@ -481,11 +485,20 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert "numpy" not in said[1]
     assert "support the Keras MLP over the Keras CNN (+0.71 points)" in said[1]
     assert "cannot tell the Keras MLP from the final RBF SVM (+0.60 points)" in said[1]
-    # What the run can resolve, over the two pairs it cannot tell apart.
+    # What the run can resolve, over the two pairs it cannot tell apart: twice the seeds
+    # gain 0.79 - 0.76 points, 0.01 of them from the degrees of freedom alone
+    # (detectable_seeds_df); the seeds' spread with the top of its interval; the advice
+    # per pair where the pairs differ.
     assert said[2] == (
-        "Differences below 0.77-0.81 points are beyond this run; more test images would help"
-        " (0.56 with twice as many), more seeds would not (0.77 with twice as many)."
+        "Differences below 0.77-0.81 points are beyond this run (80% power at the level "
+        "Holm's correction holds each pair to); twice the test images would bring that to "
+        "0.56, twice the seeds to 0.76, a gain of 0.03 points: 0.01 from their degrees of "
+        "freedom alone (a surer estimate of the seeds' part), 0.02 from averaging more "
+        "seeds. The seeds move a difference by 0.00-0.12 points (95% interval up to 0.51). "
+        "Advice: cannot tell for 1 pair, more test images for 1 pair."
     )
+    agreed = results.resolution(pairs.iloc[[1]].assign(helps="more test images"))
+    assert agreed.endswith(f"Advice: {results.ADVICE['more test images']}.")
     assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
 
 

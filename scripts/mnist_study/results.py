@@ -214,12 +214,14 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
         interval = f" (95% interval {best['ci_low']:.4f}-{best['ci_high']:.4f})"
     lines = [f"The {short_name(best['model'])} is the most accurate, {best['mean']:.4f}{interval}."]
     top = list(accuracy["model"][:leaders])
-    shown, unshown, untold = [], [], []
+    shown, unshown, untold, refused = [], [], [], []
     for row in comparison.itertuples():
         if {row.model_a, row.model_b} <= set(top):
             a, b = short_name(row.model_a), short_name(row.model_b)
             points = f"{100 * row.difference:+.2f} points"
-            if row.supported:
+            if getattr(row, "method", "paired") == "refused":
+                refused.append(f"the {a} with the {b}")
+            elif row.supported:
                 shown.append(f"the {a} over the {b} ({points})")
             else:
                 unshown.append(f"the {a} from the {b} ({points})")
@@ -229,6 +231,8 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
         parts.append("the data support " + ", ".join(shown))
     if unshown:
         parts.append(f"{'they' if shown else 'the data'} cannot tell " + ", ".join(unshown))
+    if refused:
+        parts.append("the run could not compare " + ", ".join(refused) + " (one seed)")
     if parts:
         lines.append(f"Of the {len(top)} most accurate, " + "; ".join(parts) + ".")
     if untold and "detectable" in comparison:
@@ -236,26 +240,70 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
     return lines
 
 
+# What each answer of stats.advice says, in the conclusions.
+ADVICE = {
+    "more seeds": "more seeds (the seeds' part of the error exceeds the test images' even at "
+    "the low end of its 95% interval)",
+    "more test images": "more test images (the seeds' part stays below the test images' "
+    "even at the high end of its 95% interval)",
+    "cannot tell": "the run cannot tell whether seeds or test images limit it (the 95% "
+    "interval of the seeds' part spans the test images' part)",
+}
+
+
+def _span(values, digits: int = 2) -> str:
+    """A range of figures as the conclusions write it: "0.77" or "0.77-0.81"."""
+    low, high = f"{np.nanmin(values):.{digits}f}", f"{np.nanmax(values):.{digits}f}"
+    return low if low == high else f"{low}-{high}"
+
+
 def resolution(untold: pd.DataFrame) -> str:
-    """What the run can resolve among the pairs it cannot tell apart: the smallest
-    difference its design detects with 80% power at Holm's strictest level, and whether
-    twice the seeds or twice the test images would shrink that by a tenth or more, the
-    more helpful first (model_comparison's `detectable` columns)."""
+    """What the run can resolve among the pairs it cannot tell apart (model_comparison's
+    `detectable` columns): the smallest difference its design detects with 80% power at
+    the level Holm's procedure holds each pair to; what twice the test images and twice
+    the seeds would bring it to, and how much of the seeds' gain is their degrees of
+    freedom alone (a surer estimate of the seeds' part) rather than averaging more
+    seeds; how far the seeds move a difference, with its 95% interval; and the advice
+    (`stats.advice`: more seeds only where the seeds' part of the error exceeds the test
+    images' even at the low end of its interval)."""
     now = 100 * untold["detectable"]
     if not np.isfinite(now).any():
         return "With one seed the run cannot say what more seeds would resolve."
-    low, high = np.nanmin(now), np.nanmax(now)
-    span = f"{high:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
-    doubled = {
-        "test images": 100 * untold["detectable_images_x2"].mean(),
-        "seeds": 100 * untold["detectable_seeds_x2"].mean(),
-    }
-    helps = {what: value < 0.9 * now.mean() for what, value in doubled.items()}
-    advice = ", ".join(
-        f"more {what} would {'help' if helps[what] else 'not'} ({value:.2f} with twice as many)"
-        for what, value in sorted(doubled.items(), key=lambda item: item[1])
+    untold = untold[np.isfinite(now)]
+    now = now[np.isfinite(now)]
+    images, seeds = (100 * untold[f"detectable_{what}_x2"].mean() for what in ("images", "seeds"))
+    said = (
+        f"Differences below {_span(now)} points are beyond this run (80% power at the level "
+        f"Holm's correction holds each pair to); twice the test images would bring that to "
+        f"{images:.2f}, twice the seeds to {seeds:.2f}"
     )
-    return f"Differences below {span} points are beyond this run; {advice}."
+    if "detectable_seeds_df" in untold:
+        df_only = 100 * untold["detectable_seeds_df"].mean()
+        said += (
+            f", a gain of {now.mean() - seeds:.2f} points: {now.mean() - df_only:.2f} from "
+            "their degrees of freedom alone (a surer estimate of the seeds' part), "
+            f"{df_only - seeds:.2f} from averaging more seeds"
+        )
+    said += "."
+    if "seed_sd" in untold:
+        said += (
+            f" The seeds move a difference by {_span(100 * untold['seed_sd'])} points (95% "
+            f"interval up to {100 * untold['seed_sd_high'].max():.2f})."
+        )
+    if "helps" in untold:
+        answers = untold["helps"].value_counts()
+        if len(answers) == 1:
+            said += f" Advice: {ADVICE[answers.index[0]]}."
+        else:
+            said += (
+                " Advice: "
+                + ", ".join(
+                    f"{answer} for {count} pair{'s' * (count > 1)}"
+                    for answer, count in answers.items()
+                )
+                + "."
+            )
+    return said
 
 
 def collect_datasets(summary_tables) -> pd.DataFrame:

@@ -103,21 +103,38 @@ def _chi2_grid(df: int, points: int = 200):
     return u, weights
 
 
-def _variance_draws(seed_term, image_term, df):
-    """The variance of the mean at each chi-square node: seed_term * df / U + image_term,
-    with a trailing axis over the nodes and their weights."""
-    u, weights = _chi2_grid(df)
-    seed_term, image_term = np.asarray(seed_term, float), np.asarray(image_term, float)
-    return seed_term[..., None] * df / u + image_term[..., None], weights
+def _parts(seed_term, df) -> tuple[tuple, tuple]:
+    """One seed part, or a tuple of independent parts: (terms, degrees of freedom)."""
+    if isinstance(df, tuple | list):
+        return tuple(seed_term), tuple(df)
+    return (seed_term,), (df,)
+
+
+def _variance_draws(seed_terms, image_term, dfs):
+    """The variance of the mean at each node of a grid over the seed parts' chi-squares,
+    sum_k seed_term_k * df_k / U_k + image_term, with a trailing axis over the nodes and
+    their weights: one part's 200 nodes, or the product of two parts' 100 each (an
+    unpaired pair: one part per model)."""
+    points = 200 if len(dfs) == 1 else 100
+    variance = np.asarray(image_term, float)[..., None]
+    weights = np.ones(1)
+    for term, df in zip(seed_terms, dfs, strict=True):
+        u, w = _chi2_grid(df, points)
+        variance = np.asarray(term, float)[..., None, None] * (df / u) + variance[..., :, None]
+        variance = variance.reshape(*variance.shape[:-2], -1)
+        weights = (weights[:, None] * w).ravel()
+    return variance, weights
 
 
 def generalized_p_value(mean, seed_term, image_term, df):
     """Two-sided generalized p-value of a zero mean (vectorised): the chance, over the
     seeds' chi-square, that a normal with the variance seed_term * df / U + image_term
-    lies farther from zero than `mean`."""
+    lies farther from zero than `mean`. `seed_term` and `df` may be tuples, one entry
+    per independent seed part with its own chi-square (an unpaired pair: each model's)."""
     from scipy.special import ndtr
 
-    variance, weights = _variance_draws(seed_term, image_term, df)
+    terms, dfs = _parts(seed_term, df)
+    variance, weights = _variance_draws(terms, image_term, dfs)
     mean = np.abs(np.asarray(mean, float))[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = np.where(variance > 0, 2 * ndtr(-mean / np.sqrt(variance)), 1.0 * (mean == 0))
@@ -126,17 +143,19 @@ def generalized_p_value(mean, seed_term, image_term, df):
 
 def generalized_half_width(seed_term, image_term, df, level: float = LEVEL):
     """The half-width h of the generalized interval, mean +- h (vectorised): where the
-    generalized p-value of a difference h from the mean is 1 - level."""
-    seed_term, image_term = np.broadcast_arrays(
-        np.asarray(seed_term, float), np.asarray(image_term, float)
+    generalized p-value of a difference h from the mean is 1 - level (`seed_term` and
+    `df` one part or a tuple of parts, as in `generalized_p_value`)."""
+    terms, dfs = _parts(seed_term, df)
+    *terms, image_term = np.broadcast_arrays(
+        *(np.asarray(term, float) for term in terms), np.asarray(image_term, float)
     )
-    low = np.zeros(seed_term.shape)
-    high = 50 * np.sqrt(seed_term * df + image_term)
+    low = np.zeros(image_term.shape)
+    high = 50 * np.sqrt(sum(term * d for term, d in zip(terms, dfs, strict=True)) + image_term)
     if not high.any():
         return high  # no variance at all: a zero-width interval
     for _ in range(48):  # bisection to 2**-48 of the bracket: the p-value falls with distance
         middle = (low + high) / 2
-        above = generalized_p_value(middle, seed_term, image_term, df) > 1 - level
+        above = generalized_p_value(middle, tuple(terms), image_term, dfs) > 1 - level
         low, high = np.where(above, middle, low), np.where(above, high, middle)
     return (low + high) / 2
 
@@ -164,6 +183,42 @@ def crossed_test(scores, level: float = LEVEL, interval: bool = True) -> dict:
         "p_value": generalized_p_value(mean, seed_term, image_term, seeds - 1),
     } | (
         {"half_width": generalized_half_width(seed_term, image_term, seeds - 1, level)}
+        if interval
+        else {}
+    )
+
+
+def unpaired_test(a, b, level: float = LEVEL, interval: bool = True) -> dict:
+    """The generalized test and interval of a difference of two models over all seeds of
+    each, unpaired: `a` (..., S_A, images) and `b` (..., S_B, images), each of two or
+    more seeds, scored on the same test images (`two_source_unpaired`). Returns `mean`
+    (A's mean over its seeds and images less B's), `seed_terms` (MS_seeds / (S n) of
+    each model, each a chi-square with its S - 1 degrees of freedom), `image_term`,
+    `ms_seeds`, `ms_errors`, `ms_by_image`, `p_value` and (unless not `interval`)
+    `half_width`."""
+    a, b = np.asarray(a), np.asarray(b)
+    (seeds_a, images), seeds_b = a.shape[-2:], b.shape[-2]
+    if min(seeds_a, seeds_b) < 2:
+        raise ValueError(f"the unpaired test needs two or more seeds of each, got "
+                         f"{seeds_a} and {seeds_b}")  # fmt: skip
+    _, ms_seed_a, _, ms_error_a = crossed_mean_squares(a)
+    _, ms_seed_b, _, ms_error_b = crossed_mean_squares(b)
+    by_image = a.mean(axis=-2) - b.mean(axis=-2)
+    mean, ms_by_image = by_image.mean(axis=-1), by_image.var(axis=-1, ddof=1)
+    seed_terms = (ms_seed_a / (seeds_a * images), ms_seed_b / (seeds_b * images))
+    # by_image scatters over images with var_images + var_error_A / S_A + var_error_B / S_B
+    image_term = np.maximum(ms_by_image - ms_error_a / seeds_a - ms_error_b / seeds_b, 0) / images
+    dfs = (seeds_a - 1, seeds_b - 1)
+    return {
+        "mean": mean,
+        "seed_terms": seed_terms,
+        "image_term": image_term,
+        "ms_seeds": (ms_seed_a, ms_seed_b),
+        "ms_errors": (ms_error_a, ms_error_b),
+        "ms_by_image": ms_by_image,
+        "p_value": generalized_p_value(mean, seed_terms, image_term, dfs),
+    } | (
+        {"half_width": generalized_half_width(seed_terms, image_term, dfs, level)}
         if interval
         else {}
     )
@@ -235,58 +290,254 @@ def two_source(scores, level: float = LEVEL) -> dict:
             "var_seeds": max(ms_seed - ms_error, 0.0) / images if seeds > 1 else math.nan,
             "var_images": max(ms_image - ms_error, 0.0) / seeds,
             "var_error": ms_error,
+            "ms_seeds": ms_seed,
         },
     }
 
 
-def detectable_difference(components: dict, alpha: float, power: float = 0.8) -> dict:
-    """The smallest true difference that the two-source test at level `alpha` detects
-    with the given power, for this design and for twice the seeds or twice the images.
+def two_source_unpaired(a, b, level: float = LEVEL) -> dict:
+    """`two_source` for a difference of two models whose seeds do not pair (unequal seed
+    lists: a failed run, seeds added to one model), over all seeds of each: `a` (S_A,
+    images) and `b` (S_B, images), 0/1 per seed and test image, on the same images.
 
-    `components` are the variance parts that `two_source` estimated (per seed var_a,
-    per image var_b, residual var_e). Under the crossed model the mean is normal with
-    variance seed_term + image_term, independent of the seeds' mean square, which
-    scatters as seed_term * U / (S - 1) with U chi-square on S - 1 degrees of freedom;
-    the test rejects where |mean| exceeds the generalized half-width at that scattered
-    seed term. The power at a difference d is that chance averaged over U (exact under
-    the model, not a normal approximation, which overstates the power of a few seeds),
-    and the difference is where it reaches `power` (bisection). Returns `mdd`,
-    `mdd_seeds_x2`, `mdd_images_x2` and `helps`: "more seeds", "more test images" or
-    "neither" (when doubling either shrinks it by under a tenth).
-    """
+    Model: each model crossed as in `two_source`, y_si = mu + a_s + b_i + e_si with its
+    own seed effects, independent between the models; the image effects of both on the
+    same image may be correlated (they are scored on it together). The difference of the
+    two means has the variance var_a_A / S_A + var_a_B / S_B + (var_db + var_e_A / S_A
+    + var_e_B / S_B) / n, var_db the variance over images of the difference of the
+    models' image effects: two chi-square parts, MS_seeds_A / (S_A n) on S_A - 1
+    degrees of freedom and MS_seeds_B / (S_B n) on S_B - 1, and the per-image
+    differences' mean square less the residuals, on thousands; the generalized
+    p-value averages over both chi-squares (`generalized_p_value` with two parts). Where
+    the models' seed effects are positively correlated (the same seed draws the same
+    training subset for both) the pairs are better compared paired; unpaired, the test
+    then errs on the safe side. Returns what `two_source` returns, `components` with one
+    entry of `parts` per model."""
+    test = {
+        key: tuple(float(v) for v in value) if isinstance(value, tuple) else float(value)
+        for key, value in unpaired_test(np.asarray(a, float), np.asarray(b, float),
+                                        level).items()
+    }  # fmt: skip
+    (seeds_a, images), seeds_b = np.shape(a), np.shape(b)[0]
+    parts = [
+        {"seeds": seeds, "var_seeds": max(ms - error, 0.0) / images, "var_error": error,
+         "ms_seeds": ms}
+        for seeds, ms, error in zip((seeds_a, seeds_b), test["ms_seeds"], test["ms_errors"],
+                                    strict=True)
+    ]  # fmt: skip
+    seed_var = sum(part["var_seeds"] / part["seeds"] for part in parts)
+    test_var = test["ms_by_image"] / images
+    mean, half = test["mean"], test["half_width"]
+    return {
+        "mean": mean,
+        "seed_se": math.sqrt(seed_var),
+        "test_se": math.sqrt(test_var),
+        "se": math.sqrt(seed_var + test_var),
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "p_value": test["p_value"],
+        "dominant": "seeds" if seed_var > test_var else "test images",
+        "components": {"images": images, "var_images": test["image_term"] * images,
+                       "parts": parts},
+    }  # fmt: skip
+
+
+def _design(components: dict) -> tuple[int, float, list[dict]]:
+    """(images, var_images, parts) from `two_source`'s flat components or
+    `two_source_unpaired`'s parts; a part's seeds' mean square, where not given, is its
+    expectation (var_seeds * images + var_error)."""
+    images, var_images = components["images"], components["var_images"]
+    parts = components.get("parts") or [
+        {key: components[key] for key in ("seeds", "var_seeds", "var_error")}
+        | {"ms_seeds": components.get("ms_seeds")}
+    ]
+    parts = [
+        part | {"ms_seeds": part["var_seeds"] * images + part["var_error"]}
+        if part.get("ms_seeds") is None
+        else part
+        for part in parts
+    ]
+    return images, var_images, parts
+
+
+def _satterthwaite(terms, dfs) -> tuple[float, float]:
+    """The sum of chi-square-scaled terms as one term with Satterthwaite's degrees of
+    freedom (exact for one term)."""
+    total = float(sum(terms))
+    if len(terms) == 1 or total == 0:
+        return total, float(dfs[0]) if len(terms) == 1 else float(sum(dfs))
+    return total, total**2 / sum(term**2 / df for term, df in zip(terms, dfs, strict=True))
+
+
+def rejection_chance(seed_term, image_term, df, alpha: float, difference=0.0):
+    """The chance that the generalized test at level `alpha` rejects a zero mean when the
+    true mean is `difference` (vectorised over it) and the true variance of the mean is
+    seed_term + image_term, the seed term's mean square on `df` degrees of freedom:
+    exact under the crossed normal model (the image term known). The mean is normal
+    and independent of the seeds' mean square, which scatters as seed_term * U / df,
+    U chi-square on `df`; the test rejects where |mean| exceeds the generalized
+    half-width at that scattered term: the chance averaged over U. At `difference` 0
+    it is the test's size; at the truth, one less it is the interval's coverage."""
     from scipy.special import ndtr
 
-    def mdd(seeds: int, images: int) -> float:
-        var_a, var_b, var_e = (components[k] for k in ("var_seeds", "var_images", "var_error"))
-        if seeds < 2 or not np.isfinite(var_a):
-            return math.nan
-        seed_term = var_a / seeds + var_e / (seeds * images)
-        image_term = var_b / images
-        sd = math.sqrt(seed_term + image_term)
-        if sd == 0:
-            return 0.0
-        u, weights = _chi2_grid(seeds - 1)
-        critical = generalized_half_width(seed_term * u / (seeds - 1), image_term, seeds - 1,
-                                          1 - alpha)  # fmt: skip
-        low, high = 0.0, float(critical.max()) + 10 * sd
-        for _ in range(48):  # the power rises with the difference
-            middle = (low + high) / 2
-            chance = ndtr((middle - critical) / sd) + ndtr((-middle - critical) / sd)
-            low, high = (middle, high) if (chance * weights).sum() < power else (low, middle)
-        return (low + high) / 2
+    sd = math.sqrt(seed_term + image_term)
+    difference = np.asarray(difference, float)
+    if sd == 0:
+        return 1.0 * (difference != 0)
+    u, weights = _chi2_grid(df)
+    critical = generalized_half_width(seed_term * u / df, image_term, df, 1 - alpha)
+    d = np.abs(difference)[..., None]
+    chance = ndtr((d - critical) / sd) + ndtr((-d - critical) / sd)
+    return (chance * weights).sum(axis=-1)
 
-    seeds, images = components["seeds"], components["images"]
-    now, more_seeds, more_images = (
-        mdd(seeds, images),
-        mdd(2 * seeds, images),
-        mdd(seeds, 2 * images),
+
+def _detectable(seed_term, image_term, df, alpha: float, power: float) -> float:
+    """The true difference at which `rejection_chance` reaches `power` (bisection)."""
+    from scipy.special import ndtr
+
+    sd = math.sqrt(seed_term + image_term)
+    if sd == 0:
+        return 0.0
+    u, weights = _chi2_grid(df)
+    critical = generalized_half_width(seed_term * u / df, image_term, df, 1 - alpha)
+    low, high = 0.0, float(critical.max()) + 10 * sd
+    for _ in range(48):  # the power rises with the difference
+        middle = (low + high) / 2
+        chance = ndtr((middle - critical) / sd) + ndtr((-middle - critical) / sd)
+        low, high = (middle, high) if (chance * weights).sum() < power else (low, middle)
+    return (low + high) / 2
+
+
+def seed_variance_interval(components: dict, level: float = LEVEL) -> dict:
+    """The seeds' variance with its interval: `seed_sd` (how far a difference moves from
+    seed to seed, the square root of var_a, summed over an unpaired pair's two models)
+    with `seed_sd_low` and `seed_sd_high`; and the seeds' part of the mean's variance,
+    sum of var_a / S (`seed_part`, `seed_part_low`, `seed_part_high`).
+
+    Each model's seeds' mean square is var_e + n var_a times a chi-square on S - 1
+    degrees of freedom over S - 1, and the residual var_e is as good as known (thousands
+    of degrees of freedom), so (df MS_seeds / U - var_e) / n is a pivot for var_a. For
+    one part its quantiles give the exact equal-tailed interval (chi-square quantiles,
+    scipy.stats.chi2); for two, the generalized interval, quantiles of the sum over the
+    product of both chi-squares' grids. An end below zero is held at zero (a variance
+    cannot be negative), so where var_a is nil the interval always covers it."""
+    from scipy.stats import chi2
+
+    images, _, parts = _design(components)
+    tails = ((1 + level) / 2, (1 - level) / 2)  # the low end from the upper chi-square tail
+    out = {}
+    for name, weight in (("seed_sd", lambda part: 1.0), ("seed_part", lambda p: 1 / p["seeds"])):
+        estimate = sum(weight(p) * p["var_seeds"] for p in parts)
+        if any(p["seeds"] < 2 for p in parts):
+            ends = (math.nan, math.nan)
+        elif len(parts) == 1:
+            p, df = parts[0], parts[0]["seeds"] - 1
+            ends = tuple(
+                weight(p) * (df * p["ms_seeds"] / chi2.ppf(q, df) - p["var_error"]) / images
+                for q in tails
+            )
+        else:
+            pivot, weights = 0.0, np.ones(1)
+            for p in parts:
+                u, w = _chi2_grid(p["seeds"] - 1)
+                values = weight(p) * ((p["seeds"] - 1) * p["ms_seeds"] / u - p["var_error"])
+                pivot = (np.asarray(pivot)[..., None] + values / images).ravel()
+                weights = (weights[:, None] * w).ravel()
+            order = np.argsort(pivot)
+            cumulative = np.cumsum(weights[order])
+            ends = tuple(float(pivot[order][np.searchsorted(cumulative, 1 - q)]) for q in tails)
+        low, high = (max(end, 0.0) for end in ends)
+        if name == "seed_sd":
+            out |= {"seed_sd": math.sqrt(estimate), "seed_sd_low": math.sqrt(low),
+                    "seed_sd_high": math.sqrt(high)}  # fmt: skip
+        else:
+            out |= {"seed_part": estimate, "seed_part_low": low, "seed_part_high": high}
+    return out
+
+
+def advice_rule(ms_seed, ms_image, ms_error, seeds: int, images: int, level: float = LEVEL):
+    """`advice` of a paired design from its mean squares (vectorised): the seeds' part
+    of the mean's variance, (MS_seeds - MS_error) / (S n), with its interval (df MS_seeds
+    / U - MS_error) / (S n) at U's chi-square quantiles, against the test images' part,
+    (MS_images - MS_error) / (S n). Where both are above zero the low end exceeds it
+    exactly where df MS_seeds / q_high > MS_images: a ratio of independent mean squares
+    (an F law under the crossed normal model; tests/test_verdicts.py derives the rate
+    of each answer from it)."""
+    from scipy.stats import chi2
+
+    df = seeds - 1
+    ms_seed, ms_image, ms_error = (np.asarray(x, float) for x in (ms_seed, ms_image, ms_error))
+    cell = seeds * images
+    low = np.maximum(df * ms_seed / chi2.ppf((1 + level) / 2, df) - ms_error, 0) / cell
+    high = np.maximum(df * ms_seed / chi2.ppf((1 - level) / 2, df) - ms_error, 0) / cell
+    image_part = np.maximum(ms_image - ms_error, 0) / cell
+    return np.where(
+        low > image_part,
+        "more seeds",
+        np.where(high < image_part, "more test images", "cannot tell"),
     )
-    if not np.isfinite(now) or min(more_seeds, more_images) > 0.9 * now:
-        helps = "neither"
-    else:
-        helps = "more seeds" if more_seeds < more_images else "more test images"
-    return {"mdd": now, "mdd_seeds_x2": more_seeds, "mdd_images_x2": more_images,
-            "helps": helps}  # fmt: skip
+
+
+def advice(components: dict, level: float = LEVEL) -> str:
+    """Which would help the test more, more seeds or more test images, where the seeds'
+    part of the mean's variance (sum of var_a / S) is judged with its uncertainty
+    (`seed_variance_interval`): "more seeds" where even the low end of its interval
+    exceeds the test images' part (var_b / n); "more test images" where even its high
+    end falls below it; "cannot tell" in between, and with one seed (`advice_rule` for
+    a paired design's mean squares). Both doublings halve the residual's part alike, so
+    it does not enter the choice; nor do the degrees of freedom that more seeds add
+    (`detectable_difference` shows what they buy)."""
+    images, var_images, _ = _design(components)
+    interval = seed_variance_interval(components, level)
+    if not np.isfinite(interval["seed_part_low"]):
+        return "cannot tell"
+    image_part = var_images / images
+    if interval["seed_part_low"] > image_part:
+        return "more seeds"
+    if interval["seed_part_high"] < image_part:
+        return "more test images"
+    return "cannot tell"
+
+
+def detectable_difference(components: dict, alpha: float, power: float = 0.8) -> dict:
+    """The smallest true difference that the two-source test at level `alpha` detects
+    with the given power, for this design, for twice the seeds or twice the test images,
+    and what twice the seeds buy through their degrees of freedom alone.
+
+    `components` are the variance parts that `two_source` (or `two_source_unpaired`)
+    estimated: per seed var_a, per image var_b, residual var_e. The power at a
+    difference is `rejection_chance` (exact under the crossed normal model, not a normal
+    approximation, which overstates the power of a few seeds); for an unpaired pair the
+    two models' seed parts count as one chi-square with Satterthwaite's degrees of
+    freedom (the figure is advice; the test itself uses both). Returns `mdd`,
+    `mdd_seeds_x2`, `mdd_images_x2`, `mdd_seeds_df` (the seed part's variance as now
+    but with the degrees of freedom of twice the seeds: mdd - mdd_seeds_df is what more
+    seeds buy by knowing the seed part better, mdd_seeds_df - mdd_seeds_x2 what they
+    buy by averaging more seeds), the seed variance's interval
+    (`seed_variance_interval`) and `helps` (`advice`). NaN with a single seed.
+    """
+    images, var_images, parts = _design(components)
+
+    def terms(seeds_factor: int, images_factor: int, df_factor: int):
+        seed_terms = [p["var_seeds"] / (p["seeds"] * seeds_factor)
+                      + p["var_error"] / (p["seeds"] * seeds_factor * images * images_factor)
+                      for p in parts]  # fmt: skip
+        dfs = [p["seeds"] * df_factor - 1 for p in parts]
+        return (*_satterthwaite(seed_terms, dfs), var_images / (images * images_factor))
+
+    def mdd(seeds_factor: int, images_factor: int, df_factor: int) -> float:
+        if any(p["seeds"] < 2 or not np.isfinite(p["var_seeds"]) for p in parts):
+            return math.nan
+        seed_term, df, image_term = terms(seeds_factor, images_factor, df_factor)
+        return _detectable(seed_term, image_term, df, alpha, power)
+
+    return {
+        "mdd": mdd(1, 1, 1),
+        "mdd_seeds_x2": mdd(2, 1, 2),
+        "mdd_images_x2": mdd(1, 2, 1),
+        "mdd_seeds_df": mdd(1, 1, 2),
+        "helps": advice(components),
+    } | seed_variance_interval(components)
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:
@@ -319,3 +570,21 @@ def holm(p_values) -> np.ndarray:
     out = np.empty(m)
     out[order] = np.minimum(adjusted, 1.0)
     return out
+
+
+def holm_levels(p_values, alpha: float = 0.05) -> np.ndarray:
+    """The level each p-value faces in Holm's procedure, in the input's order: a rejected
+    one (adjusted p-value below alpha) its own step, alpha / (m - k + 1) at rank k; any
+    other the step after the r rejected ones, alpha / (m - r): the level it would have to
+    reach to be rejected, the others' p-values as they are."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    levels = np.empty(m)
+    if m == 0:
+        return levels
+    order = np.argsort(p, kind="stable")
+    steps = alpha / (m - np.arange(m))
+    rejected = int(np.cumprod((m - np.arange(m)) * p[order] < alpha).sum())
+    levels[order[:rejected]] = steps[:rejected]
+    levels[order[rejected:]] = alpha / (m - rejected) if rejected < m else math.nan
+    return levels
