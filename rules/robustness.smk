@@ -156,6 +156,19 @@ rule errors_tables:
             category=CATEGORIES["errors"],
             labels={"table": "images most models get wrong (gallery)"},
         ),
+        label_issues=report(
+            "results/{dataset}/tables/label_issues.csv",
+            caption="../report/label_issues.rst",
+            category=CATEGORIES["errors"],
+            labels={"table": "label-issue candidates"},
+        ),
+        label_issues_md="results/{dataset}/tables/label_issues.md",
+        label_issues_gallery=report(
+            "results/{dataset}/tables/label_issues.png",
+            caption="../report/label_issues_gallery.rst",
+            category=CATEGORIES["errors"],
+            labels={"table": "label-issue candidates (gallery)"},
+        ),
     log:
         log_path("errors_tables"),
     localrule: True
@@ -168,5 +181,6 @@ rule errors_tables:
     params:
         dataset=dataset_params,
         hard_images=config["robustness"]["hard_images"],
+        label_issues=config["robustness"]["label_issues"],
     script:
         "../scripts/errors_tables.py"
