@@ -29,7 +29,7 @@ def main(snakemake):
     fig = robustness_figures.gallery(
         test.X[hard["image"].to_numpy(dtype=int)],
         captions,
-        f"{dataset}: test images most of the {voters} models (the kernel SVMs as one) get "
+        f"{dataset}: test images most of the {voters} models (kernel SVMs as one) get "
         "wrong in most seeds (label -> majority answer)",
     )
     figures.save(fig, snakemake.output.gallery)
@@ -43,9 +43,8 @@ def main(snakemake):
     fig = robustness_figures.gallery(
         test.X[issues["image"].to_numpy(dtype=int)],
         label_issues.gallery_captions(issues),
-        f"{dataset}: {found} label-issue candidates by confident learning, the "
-        f"{len(issues)} of lowest label quality (label -> suggested)\nprobabilities of "
-        f"{averaged}",
+        f"{dataset}: label-issue candidates, {len(issues)} of {found} (label -> suggested); "
+        f"probabilities of {averaged}",
     )
     if not len(issues):
         fig.axes[0].texts[0].set_text("no label-issue candidate")
