@@ -227,13 +227,16 @@ def robustness_steps(config: dict, spec, out: Path):
               "seed": robustness["seed"]}  # fmt: skip
     if robustness["corruptions"]:
         yield "robustness_tables", job(1, inputs, outputs, params, **name)
-    inputs = {"test": test, "predictions": predictions, "metrics": str(tables / "metrics.parquet")}
+    inputs = {"test": test, "predictions": predictions}
     outputs = paths(
         tables,
         "per_class=per_class_accuracy.csv per_class_md=per_class_accuracy.md "
-        "confused=confused_pairs.csv hard=hard_images.csv gallery=hard_images.png",
+        "confused=confused_pairs.csv hard=hard_images.csv gallery=hard_images.png "
+        "label_issues=label_issues.csv label_issues_md=label_issues.md "
+        "label_issues_gallery=label_issues.png",
     )
-    params = {"dataset": spec.as_params(), "hard_images": robustness["hard_images"]}
+    params = {"dataset": spec.as_params(), "hard_images": robustness["hard_images"],
+              "label_issues": robustness["label_issues"]}  # fmt: skip
     yield "errors_tables", job(1, inputs, outputs, params, **name)
 
 

@@ -133,7 +133,6 @@ rule errors_tables:
     input:
         test="results/{dataset}/data/test.parquet",
         predictions=every_run("predictions.parquet"),
-        metrics="results/{dataset}/tables/metrics.parquet",
         code=script_imports("errors_tables.py"),
     output:
         per_class=report(
@@ -161,6 +160,19 @@ rule errors_tables:
             category=CATEGORIES["errors"],
             labels={"table": "images most models get wrong (gallery)"},
         ),
+        label_issues=report(
+            "results/{dataset}/tables/label_issues.csv",
+            caption="../report/label_issues.rst",
+            category=CATEGORIES["errors"],
+            labels={"table": "label-issue candidates"},
+        ),
+        label_issues_md="results/{dataset}/tables/label_issues.md",
+        label_issues_gallery=report(
+            "results/{dataset}/tables/label_issues.png",
+            caption="../report/label_issues_gallery.rst",
+            category=CATEGORIES["errors"],
+            labels={"table": "label-issue candidates (gallery)"},
+        ),
     log:
         log_path("errors_tables"),
     localrule: True
@@ -174,6 +186,7 @@ rule errors_tables:
         **exact(
             dataset=dataset_params,
             hard_images=config["robustness"]["hard_images"],
+            label_issues=config["robustness"]["label_issues"],
         ),
     script:
         "../scripts/errors_tables.py"

@@ -49,6 +49,8 @@ EXPECTED = {
     "tables/reliability.png",
     *(f"tables/{name}.csv" for name in ("per_class_accuracy", "confused_pairs", "hard_images")),
     "tables/hard_images.png",
+    "tables/label_issues.csv",
+    "tables/label_issues.png",
     *(
         f"record/cards/{model}.md"
         for model in table_models(suite_settings()["svm"]["kernels"]["names"])

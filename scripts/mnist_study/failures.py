@@ -9,13 +9,12 @@ tables leave it out.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
 from . import stats
 from .data import NO_PREDICTION
+from .models import run_model
 
 
 def usable(runs: dict) -> dict:
@@ -102,40 +101,62 @@ def confused_pairs(runs: dict, classes: list[str], top: int = 10) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def voters(runs: dict) -> dict[str, list[str]]:
+    """{voter: its table models} of `hard_images`: the kernels' SVMs, trained and saved
+    by one job per seed (models.run_model: svm_kernels), are one voter; every other model
+    is its own."""
+    out: dict[str, list[str]] = {}
+    for model in runs:
+        out.setdefault(run_model(model), []).append(model)
+    return out
+
+
 def hard_images(runs: dict, classes: list[str], most: int = 24) -> pd.DataFrame:
-    """The test images that most models get wrong in most seeds: a model gets an image
-    wrong if it is wrong in more than half its seeds, and an image is listed if more
-    than half the models get it wrong; at most `most`, those most models and then most
-    runs get wrong first. With its label, the majority answer of every run (the label
-    most predicted), how many models and runs got it wrong."""
+    """The test images that most voters get wrong in most seeds.
+
+    A voter is a registry model (models.MODELS), so the four kernels' SVMs, one job's
+    models, vote as one, svm_kernels (`voters`): in a seed's run they get an image wrong
+    when more than half of the kernels that scored the run do (3 or 4 of 4; a 2-2 split
+    is not wrong), so that one job counts once, not once per kernel. A voter gets an
+    image wrong if it is wrong in more than half its seeds, and an image is listed if
+    more than half the voters get it wrong; at most `most`, those most voters and then
+    most runs get wrong first. With its label, the majority answer (the label with most
+    votes over every run, a run of the kernels splitting its one vote equally among its
+    kernels' answers; among equals, the first answered), how many voters and runs (a
+    run of the kernels counting once) got it wrong."""
     runs = usable(runs)
-    models = list(runs)
-    wrong_models, wrong_runs, total_runs = None, None, 0
-    answers = []
-    for model in models:
-        by_seed = runs[model]
-        wrong = np.array([r["predicted"] != r["label"] for r in by_seed.values()])
+    groups = voters(runs)
+    wrong_voters, wrong_runs, total_runs = None, None, 0
+    answers = []  # (a run's predictions, their weight)
+    for members in groups.values():
+        seeds = sorted(set().union(*(runs[m] for m in members)))
+        scored = [[runs[m][s] for m in members if s in runs[m]] for s in seeds]
+        wrong = np.array(
+            [np.mean([r["predicted"] != r["label"] for r in run], axis=0) > 0.5 for run in scored]
+        )
         majority = wrong.mean(axis=0) > 0.5
-        wrong_models = majority.astype(int) if wrong_models is None else wrong_models + majority
+        wrong_voters = majority.astype(int) if wrong_voters is None else wrong_voters + majority
         wrong_runs = wrong.sum(axis=0) if wrong_runs is None else wrong_runs + wrong.sum(axis=0)
         total_runs += len(wrong)
-        answers += [r["predicted"] for r in by_seed.values()]
-        labels = next(iter(by_seed.values()))["label"]
+        answers += [(r["predicted"], 1 / len(run)) for run in scored for r in run]
+        labels = scored[0][0]["label"]
     columns = ["image", "label", "majority_answer", "models_wrong", "runs_wrong", "share_wrong"]
-    if not models:
+    if not groups:
         return pd.DataFrame(columns=columns)
-    flagged = np.flatnonzero(wrong_models > len(models) / 2)
-    flagged = flagged[np.lexsort((flagged, -wrong_runs[flagged], -wrong_models[flagged]))][:most]
-    answers = np.array(answers)
+    flagged = np.flatnonzero(wrong_voters > len(groups) / 2)
+    flagged = flagged[np.lexsort((flagged, -wrong_runs[flagged], -wrong_voters[flagged]))][:most]
     rows = []
     for image in flagged:
-        answer = Counter(answers[:, image].tolist()).most_common(1)[0][0]
+        votes: dict[int, float] = {}
+        for predicted, weight in answers:
+            votes[int(predicted[image])] = votes.get(int(predicted[image]), 0.0) + weight
+        answer = max(votes, key=votes.__getitem__)
         rows.append(
             {
                 "image": int(image),
                 "label": classes[labels[image]],
                 "majority_answer": classes[answer],
-                "models_wrong": f"{int(wrong_models[image])}/{len(models)}",
+                "models_wrong": f"{int(wrong_voters[image])}/{len(groups)}",
                 "runs_wrong": f"{int(wrong_runs[image])}/{total_runs}",
                 "share_wrong": wrong_runs[image] / total_runs,
             }

@@ -88,8 +88,12 @@ def reliability(curves: dict, title: str) -> plt.Figure:
     return fig
 
 
-def gallery(images, captions, title: str, columns: int = 8) -> plt.Figure:
-    """Test images with a caption each (label -> answer, models wrong)."""
+def gallery(
+    images, captions, title: str, columns: int = 8,
+    empty: str = "no image is wrong for most models",
+) -> plt.Figure:
+    """Test images with a caption each (label -> answer, models wrong); `empty` says
+    what the gallery would show where it has no image."""
     n = max(len(images), 1)
     columns = min(columns, n)
     rows = -(-n // columns)
@@ -101,6 +105,6 @@ def gallery(images, captions, title: str, columns: int = 8) -> plt.Figure:
         ax.imshow(np.reshape(image, (28, 28)), cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(caption, fontsize=7)
     if not len(images):
-        np.ravel(axes)[0].text(0.5, 0.5, "no image is wrong for most models", ha="center")
+        np.ravel(axes)[0].text(0.5, 0.5, empty, ha="center")
     fig.suptitle(title)
     return fig
