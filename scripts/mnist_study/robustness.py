@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import calibration, stats
-from .comparison import pair_summary, verdict
+from .comparison import compare_pair, with_verdicts
 from .failures import usable
 
 # A run's condition besides the corruptions: the clean test set.
@@ -118,8 +118,9 @@ def corruption_errors(clean: dict, corrupted: dict) -> pd.DataFrame:
 def robustness_comparison(clean: dict, corrupted: dict, alpha: float = 0.05) -> pd.DataFrame:
     """Every pair of models on robustness: the difference of their accuracy averaged over
     the corruptions (identity aside), image by image on the same corrupted images, with
-    the clean comparison's test (stats.two_source over the seeds both ran and the test
-    images, Holm across the pairs, comparison.verdict's words). A is the more robust."""
+    the clean comparison's test (comparison.compare_pair: over the seeds both ran and the
+    test images, or as their seeds allow; Holm across the pairs tested,
+    comparison.with_verdicts). A is the more robust."""
     names = benchmark_corruptions(corrupted)
     seeds = aligned(clean, corrupted)
     scores = {
@@ -133,22 +134,12 @@ def robustness_comparison(clean: dict, corrupted: dict, alpha: float = 0.05) -> 
     models = list(scores)
     for i, first in enumerate(models):
         for second in models[i + 1 :]:
-            both = sorted(set(scores[first]) & set(scores[second]))
-            a = np.array([scores[first][s] for s in both])
-            b = np.array([scores[second][s] for s in both])
-            if a.mean() < b.mean():
-                first_, second_, a, b = second, first, b, a
-            else:
-                first_, second_ = first, second
-            summary, _ = pair_summary(a, b)
-            rows.append({"model_a": first_, "model_b": second_} | summary)
+            row, _ = compare_pair(first, scores[first], second, scores[second])
+            rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty or not names:
         return table
-    table["p_holm"] = stats.holm(table["p_value"].to_numpy())
-    table["supported"] = table["p_holm"] < alpha
-    table["verdict"] = [verdict(row, len(table), alpha) for row in table.itertuples()]
-    return table
+    return with_verdicts(table, alpha)
 
 
 def calibration_table(
@@ -228,6 +219,7 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, labels: dict) -
     against = comparison[
         (comparison["model_a"] == best["model"]) | (comparison["model_b"] == best["model"])
     ]
+    against = against[against["method"] != "refused"]
     tied = int((~against["supported"].astype(bool)).sum())
     others = len(summary) - 1
     if not tied:
