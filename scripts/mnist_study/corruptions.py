@@ -2,22 +2,28 @@
 
 Mu and Gilmer (2019), "MNIST-C: A Robustness Benchmark for Computer Vision": fifteen
 corruptions, each at one severity, applied to MNIST's test images. Their code needs
-ImageMagick (motion blur) and APIs since removed; these are written anew from the
-paper's and its repository's (google-research/mnist-c) definitions and parameters:
+ImageMagick (motion blur) and scikit-image's APIs of 2019, since changed; these are
+written anew to compute what that code computes, with its parameters, matrices, order of
+operations and 8-bit roundings (tests/test_mnistc.py compares every one, image for
+image, with MNIST-C's code run with the libraries of its time):
 
 - the noises: shot (Poisson with `c` photons at full intensity, severity 5 of
   [60, 25, 12, 5, 3]) and impulse (salt and pepper, severity 4 of
   [.03, .06, .09, .17, .27] of the pixels);
-- the blurs: glass (Gaussian blur of sigma, pixels swapped with a neighbour up to
-  `delta` away over `iterations` passes, blurred again; severity 1 of
-  [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)]) and motion (a
-  one-sided line kernel of `radius` pixels weighted by a Gaussian of `sigma`, at an
-  angle drawn from -45 to 45 degrees: ImageMagick's -motion-blur; severity 1 of
+- the blurs: glass (a Gaussian blur of sigma, cut to 8-bit grey, pixels swapped with a
+  neighbour up to `delta` away over `iterations` passes, blurred again; severity 1 of
+  [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)]; both blurs go down
+  the columns only, as MNIST-C's call of scikit-image's gaussian with multichannel=True
+  on a 2-D image does) and motion (ImageMagick 6's motion blur, taken back through an
+  8-bit PNG: a one-sided line of 2 ceil(radius) + 1 taps weighted by a Gaussian of
+  `sigma`, at an angle drawn from -45 to 45 degrees; severity 1 of
   [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)]);
-- the affine ones, about the image's centre: shear (severity 2 of
-  [.2, .4, .6, .8, 1], either direction), scale (severity 3: x 1/0.7), rotate (severity
-  2 of [.2, .4, .6, .8, 1] radians, either direction), translate (severity 3 of
-  [1, 2, 3, 4, 5] pixels on each axis, either direction);
+- the affine ones, about the image's centre, bilinear: shear (severity 2 of
+  [.2, .4, .6, .8, 1], either direction; scikit-image 0.15's AffineTransform(shear=c),
+  [[1, -sin c], [0, cos c]] as the inverse map: a shear and a vertical stretch by
+  1 / cos c), scale (severity 3: x 1/0.7), rotate (severity 2 of [.2, .4, .6, .8, 1]
+  radians, either direction), translate (severity 3 of [1, 2, 3, 4, 5] pixels on each
+  axis, either direction);
 - brightness (severity 5 of [.1, .2, .3, .4, .5] added to the HSV value: for a grey
   image, to the intensity), stripe (the seven outer columns on each side inverted),
   fog (a plasma fractal of severity 5 of [(1.5, 2), (2, 2), (2.5, 1.7), (2.5, 1.5),
@@ -25,12 +31,15 @@ paper's and its repository's (google-research/mnist-c) definitions and parameter
   dotted line, zigzag (lines across the digit, MNIST-C's), canny edges (the edge map of
   skimage.feature.canny, sigma 1).
 
-Images are float32 in [0, 1], shape (n, 28, 28); every corruption keeps the shape, the
-range and the order of the images (their labels are the clean set's). Each draws from
-its own random generator, seeded from its name and a seed (`generator`): the same call
-gives the same images on every machine, and adding or removing another corruption
-changes nothing of this one. `identity` returns the images unchanged (a check: it must
-score exactly the clean accuracy).
+Images are float32 in [0, 1], shape (n, 28, 28), of 8-bit grey levels (k / 255); every
+corruption keeps the shape, the range and the order of the images (their labels are the
+clean set's). Each draws from its own random generator, seeded from its name and a seed
+(`generator`): the same call gives the same images on every machine, and adding or
+removing another corruption changes nothing of this one. Its draws are MNIST-C's, from
+the same laws, but numpy's Generator's numbers, not those of the legacy global
+generator MNIST-C used (on one image each corruption makes MNIST-C's calls in MNIST-C's
+order, so that generator passed as `rng` gives MNIST-C's very images). `identity`
+returns the images unchanged (a check: it must score exactly the clean accuracy).
 """
 
 from __future__ import annotations
@@ -109,14 +118,20 @@ def parameter(name: str, severity: int):
     return levels[severity - 1]
 
 
-def corrupt(images: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
-    """`images` (n, 28, 28) in [0, 1] under corruption `name` at `severity`, float32."""
+def corrupt(images: np.ndarray, name: str, severity: int, seed: int, rng=None) -> np.ndarray:
+    """`images` (n, 28, 28) in [0, 1] under corruption `name` at `severity`, float32.
+
+    The draws come from `generator(name, seed)`, or from `rng` where given: anything with
+    the methods of numpy's Generator that the corruption calls (tests/test_mnistc.py
+    passes MNIST-C's own legacy draws through it)."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):
         raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
     c = parameter(name, severity)
-    rng = generator(name, seed)
-    out = CORRUPTIONS[name](images.astype(np.float64), c, rng)
+    rng = generator(name, seed) if rng is None else rng
+    # MNIST-C corrupts 8-bit images, as x / 255 in float64: the same values here
+    grey = np.round(images.astype(np.float64) * 255) / 255
+    out = CORRUPTIONS[name](grey, c, rng)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
@@ -142,52 +157,65 @@ def impulse_noise(x, c, rng):
 
 
 def _gaussian(x, sigma):
-    """skimage.filters.gaussian of each image (reflecting edges, truncate 4)."""
+    """skimage.filters.gaussian of each image (edges extended, mode 'nearest'; truncate 4)."""
     return ndimage.gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest", truncate=4.0)
+
+
+def _gaussian_down_columns(x, sigma):
+    """skimage.filters.gaussian(image, sigma, multichannel=True) of each 2-D image, as
+    MNIST-C calls it (scikit-image 0.14-0.15): the last axis is taken for channels and
+    left alone, so each column is blurred along its rows and no row is blurred."""
+    return ndimage.gaussian_filter(x, sigma=(0, sigma, 0), mode="nearest", truncate=4.0)
 
 
 def glass_blur(x, c, rng):
     sigma, delta, iterations = c
-    # MNIST-C rounds the first blur to 8-bit grey
-    out = np.floor(_gaussian(x, sigma) * 255) / 255
+    # blurred down the columns, then cut to 8-bit grey (np.uint8 of 255 x: rounded down)
+    out = np.floor(_gaussian_down_columns(x, sigma) * 255) / 255
     n = len(out)
-    rows = np.arange(n)
     for _ in range(iterations):
         for h in range(SIDE - delta, delta, -1):
             for w in range(SIDE - delta, delta, -1):
-                swap = rng.random(n) < 0.5
-                dx, dy = rng.integers(-delta, delta, size=(2, n))
-                r = rows[swap]
-                h2, w2 = h + dy[swap], w + dx[swap]
-                first, second = out[r, h, w].copy(), out[r, h2, w2].copy()
-                out[r, h, w], out[r, h2, w2] = second, first
-    return _gaussian(out, sigma)
+                # MNIST-C's draws at each pixel: a coin (np.random.choice of [True,
+                # False]: index 0 swaps) and, only where it swaps, dx then dy in
+                # [-delta, delta)
+                swap = np.flatnonzero(rng.integers(0, 2, size=n) == 0)
+                if not len(swap):
+                    continue
+                dx, dy = rng.integers(-delta, delta, size=(2, len(swap)))
+                h2, w2 = h + dy, w + dx
+                first, second = out[swap, h, w].copy(), out[swap, h2, w2].copy()
+                out[swap, h, w], out[swap, h2, w2] = second, first
+    return _gaussian_down_columns(out, sigma)
 
 
-def _motion_kernel(radius: int, sigma: float, angle: float) -> np.ndarray:
-    """ImageMagick's motion blur kernel: `radius` + 1 taps along a line at `angle`
-    (degrees), from the pixel backwards, weighted by a half Gaussian of `sigma`."""
-    size = 2 * radius + 1
-    kernel = np.zeros((size, size))
-    steps = np.arange(radius + 1)
-    weights = np.exp(-(steps**2) / (2 * sigma**2))
+def _motion_taps(radius: float, sigma: float, angle: float):
+    """ImageMagick's motion blur (MotionBlurImage, ImageMagick 6): 2 ceil(radius) + 1
+    taps, tap i at the pixel i steps along `angle` (degrees; x right, y down), each
+    offset rounded half down (ceil(v - 0.5)), weighted exp(-i^2 / 2 sigma^2), normalised.
+    Returns the row offsets, column offsets and weights."""
+    steps = np.arange(2 * int(np.ceil(radius)) + 1)
+    weights = np.exp(-(steps.astype(float) ** 2) / (2 * sigma**2))
     theta = np.deg2rad(angle)
-    for step, weight in zip(steps, weights, strict=True):
-        r = int(round(radius - step * np.sin(theta)))
-        col = int(round(radius - step * np.cos(theta)))
-        kernel[r, col] += weight
-    return kernel / kernel.sum()
+    rows = np.ceil(steps * np.sin(theta) - 0.5).astype(int)
+    cols = np.ceil(steps * np.cos(theta) - 0.5).astype(int)
+    return rows, cols, weights / weights.sum()
 
 
 def motion_blur(x, c, rng):
     radius, sigma = c
     angles = rng.uniform(-45, 45, size=len(x))
-    return np.stack(
-        [
-            ndimage.convolve(image, _motion_kernel(radius, sigma, angle), mode="nearest")
-            for image, angle in zip(x, angles, strict=True)
-        ]
-    )
+    grid = np.arange(SIDE)
+    out = np.empty_like(x)
+    for k, (image, angle) in enumerate(zip(x, angles, strict=True)):
+        rows, cols, weights = _motion_taps(radius, sigma, angle)
+        # ImageMagick reads outside the image as the nearest edge pixel
+        r = np.clip(grid[None, :, None] + rows[:, None, None], 0, SIDE - 1)
+        q = np.clip(grid[None, None, :] + cols[:, None, None], 0, SIDE - 1)
+        out[k] = np.tensordot(weights, image[r, q], axes=1)
+    # MNIST-C's image comes back through an 8-bit PNG: ImageMagick's 16-bit quantum
+    # (rounded), cut to 8 bits (rounded down)
+    return np.floor(np.round(out * 255 * 257) / 257) / 255
 
 
 def _affine(x, matrix):
@@ -217,8 +245,13 @@ def _either_way(x, rng, matrix_of):
 
 
 def shear(x, c, rng):
-    # skimage's AffineTransform(shear=c): x' = x - tan(c) y, as MNIST-C's inverse map
-    return _either_way(x, rng, lambda s: np.array([[1.0, -np.tan(s * c)], [0.0, 1.0]]))
+    # skimage's AffineTransform(shear=c) as MNIST-C had it (scikit-image 0.14-0.15):
+    # x' = x - sin(c) y, y' = cos(c) y, the inverse map (a shear and, in y, a stretch of
+    # the output by 1 / cos(c))
+    def matrix(s):
+        return np.array([[1.0, -np.sin(s * c)], [0.0, np.cos(s * c)]])
+
+    return _either_way(x, rng, matrix)
 
 
 def scale(x, c, rng):
@@ -296,7 +329,8 @@ def spatter(x, c, rng):
     liquid = rng.normal(loc, spread, size=x.shape)
     liquid = _gaussian(liquid, sigma)
     liquid[liquid < threshold] = 0
-    mask = _gaussian((liquid > threshold).astype(np.float64), mud_sigma)
+    # MNIST-C blurs the blots' mask in float32 (and thresholds it there)
+    mask = _gaussian((liquid > threshold).astype(np.float32), mud_sigma)
     mask[mask < 0.8] = 0
     return x * (1 - mask) + 63 / 255 * mask
 
