@@ -17,6 +17,7 @@ bench/results/rerun_cost.{json,md} (or --out).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -59,8 +60,11 @@ def benchmark_rows(results: Path, since: float) -> pd.DataFrame:
 
 
 def run(command, cwd) -> tuple[float, str]:
+    """Wall seconds and output of `command` in the copy `cwd`, its jobs importing the
+    copy's own package (another commit's, with --root), not the installed one."""
+    env = os.environ | {"PYTHONPATH": str(Path(cwd) / "scripts")}
     start = time.perf_counter()
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr[-4000:]}")
     return time.perf_counter() - start, proc.stdout + proc.stderr
