@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The report's categories, one per stage, in the report's order: a new category is one
-# entry here. A run numbers those it holds in turn (report_categories).
+# entry here. A run numbers those it holds in turn (report_categories), zero-padded:
+# the report's menu sorts the titles as text (String.localeCompare), where "10" comes
+# before "2" but "02" before "10".
 CATEGORY_TITLES = {
     "data": "Data",
     "pca": "PCA",
@@ -26,11 +28,14 @@ CATEGORY_TITLES = {
 
 
 def report_categories(absent=()) -> dict[str, str]:
-    """{stage: "N. Title"}, the categories present numbered 1, 2, ... in the report's
-    order with no gap; those `absent` (the sweeps when none is configured), whose rules
+    """{stage: "NN. Title"}, the categories present numbered 01, 02, ... in the report's
+    order with no gap, each number as wide as the registry's count of categories ("01.
+    Data" ... "11. Errors", whatever the run leaves out), so that sorting them as text
+    keeps that order; those `absent` (the sweeps when none is configured), whose rules
     run no job, keep their bare title."""
     present = [key for key in CATEGORY_TITLES if key not in absent]
-    numbered = {key: f"{n}. {CATEGORY_TITLES[key]}" for n, key in enumerate(present, 1)}
+    width = len(str(len(CATEGORY_TITLES)))
+    numbered = {key: f"{n:0{width}d}. {CATEGORY_TITLES[key]}" for n, key in enumerate(present, 1)}
     return {key: numbered.get(key, title) for key, title in CATEGORY_TITLES.items()}
 
 
