@@ -127,7 +127,7 @@ KERAS = ["mlp", "cnn"]
 PER_SEED_RULES = [rule for model in MODELS.values() for rule in model.rules]
 
 
-# The kernels' runs report one model each, svm_<kernel>.
+# The kernels' runs report one model each, svm_<kernel>: its name in a sentence.
 KERNELS = {
     "linear": "linear SVM",
     "poly": "polynomial SVM",
@@ -136,24 +136,52 @@ KERNELS = {
 }
 
 
+def short_name(model: str) -> str:
+    """A table model's name in a sentence: its registry label ("final RBF SVM"), or its
+    kernel's ("RBF SVM"). No two table models share one (tests/test_results.py), and
+    every readable label starts with it."""
+    if model in MODELS:
+        return MODELS[model].label
+    kernel = model.removeprefix("svm_")
+    return KERNELS[kernel] if model.startswith("svm_") and kernel in KERNELS else model
+
+
 def readable(model: str, settings: dict, train_size: int | None = None) -> str:
-    """A table model's name as a reader says it, with the settings that tell it apart:
-    "RBF SVM, C = 10, gamma = 0.01, 3,000 images" (the SVMs train on a subset, whose
-    size is named; the networks on the whole training set)."""
-    images = f", {train_size:,} images" if train_size and model.startswith("svm_") else ""
-    if model.startswith("svm_") and model.removeprefix("svm_") in KERNELS:
-        kernel = model.removeprefix("svm_")
-        degree = f", degree {settings['degree']}" if kernel == "poly" else ""
-        return f"{KERNELS[kernel]}{degree}, C = {settings['C']:g}{images}"
-    if model == "svm_final":
-        return f"RBF SVM, C = {settings['C']:g}, gamma = {settings['gamma']:g}{images}"
-    if model == "nn_numpy":
-        return f"numpy network, {settings['hidden']} sigmoid units{images}"
-    if model == "mlp":
-        return f"Keras MLP {'-'.join(map(str, settings['hidden']))}{images}"
-    if model == "cnn":
-        return f"Keras CNN, LeNet-5-like{images}"
-    return model
+    """A table model's label in the tables and figures: its short name, then the settings
+    that tell it apart, "final RBF SVM, C = 10, gamma = 0.01, 3,000 images" against the
+    kernels' "RBF SVM, C = 1, 1,000 images" (the SVMs train on a subset, whose size is
+    named; the networks on the whole training set, or all but its validation split)."""
+    kernel = model.removeprefix("svm_")
+    if model.startswith("svm_") and kernel in KERNELS:
+        parts = [f"degree {settings['degree']}"] if kernel == "poly" else []
+        parts.append(f"C = {settings['C']:g}")
+    elif model == "svm_final":
+        parts = [f"C = {settings['C']:g}", f"gamma = {settings['gamma']:g}"]
+        if settings.get("pca_components"):
+            parts.append(f"{settings['pca_components']} PCA components")
+    elif model == "nn_numpy":
+        parts = [f"{settings['hidden']} sigmoid units"]
+    elif model == "mlp":
+        parts = [f"hidden layers {'-'.join(map(str, settings['hidden']))}"]
+    elif model == "cnn":
+        parts = ["LeNet-5-like"]
+    else:
+        return model
+    if train_size and model.startswith("svm_"):
+        parts.append(f"{train_size:,} images")
+    return ", ".join([short_name(model), *parts])
+
+
+def unique_labels(labels: dict[str, str]) -> dict[str, str]:
+    """`labels` ({table model: its label}), checked: no two models share a label or a
+    short name (a ValueError names them)."""
+    for name, of in (("label", labels), ("short name", {m: short_name(m) for m in labels})):
+        seen: dict[str, str] = {}
+        for model, label in of.items():
+            if label in seen:
+                raise ValueError(f"{seen[label]} and {model} share the {name} {label!r}")
+            seen[label] = model
+    return labels
 
 
 def table_models(kernels) -> list[str]:
@@ -166,14 +194,6 @@ def run_model(model: str) -> str:
     """The registry model whose runs hold a table model: the kernels' folder for each
     kernel, the model itself otherwise."""
     return "svm_kernels" if model.removeprefix("svm_") in KERNELS else model
-
-
-def short_name(model: str) -> str:
-    """A table model's name in a sentence: its registry label, or its kernel's."""
-    if model in MODELS:
-        return MODELS[model].label
-    kernel = model.removeprefix("svm_")
-    return f"{KERNELS[kernel]} (C = 1)" if kernel in KERNELS else model
 
 
 def headline_metric(model: str) -> str:
