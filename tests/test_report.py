@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import time
 
+import pandas as pd
 import pytest
 
 from conftest import run_snakemake, suite_settings
-from mnist_study.models import KERAS, MODELS, report_categories, table_models
+from mnist_study.models import KERAS, MODELS, report_categories, short_name, table_models
+from mnist_study.results import model_labels
 
 # Every test here starts Snakemake.
 pytestmark = pytest.mark.pipeline
@@ -102,6 +104,12 @@ def test_report_embeds_every_figure_and_table(report):
         assert f"<td>{line[0]}</td>" in html
     robust = (tables / "robustness_conclusions.txt").read_text().strip()
     assert robust.startswith("Most robust: ") and f"<p>{robust}</p>" in html
+    # One label per model on the front page: the table's rows are the run's labels, no
+    # two alike; the robustness sentence names its model by its short name, as the
+    # clean sentences do.
+    labels = model_labels(pd.read_parquet(tables / "metrics.parquet"))
+    assert sorted(row[0] for row in headline[1:]) == sorted(set(labels.values()))
+    assert [m for m in labels if robust.startswith(f"Most robust: {short_name(m)}, ")]
     # Per-run figures carry their seed as a label, not as unlabelled copies.
     for seed in SEEDS:
         assert f'"seed": "{seed}"' in html

@@ -284,10 +284,19 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
         assert study.loc[quantity, "ci_high"] == pytest.approx(row["ci_high"]), quantity
     mlp = by_metric.loc[("mlp", "accuracy")]
     headline = pd.read_csv(tables / "headline.csv")
-    accuracy = summary[summary["metric"] == "accuracy"].sort_values("mean", ascending=False)
+    accuracy = summary[summary["metric"] == "accuracy"].sort_values(
+        "mean", ascending=False, kind="stable"
+    )
     assert headline["test accuracy"].tolist() == pytest.approx(accuracy["mean"].round(4).tolist())
+    # One label per model, none shared: the summary's label column and the front page's
+    # table give the same one; the sentences name the models by their short names only.
+    labels = results.model_labels(runs)
+    assert len(set(labels.values())) == len(MODELS)
+    assert (summary["label"] == summary["model"].map(labels)).all()
+    assert headline["model"].tolist() == [labels[m] for m in accuracy["model"]]
     said = pd.read_csv(tables / "conclusions.csv")["what the data say"].tolist()
     assert said[0].startswith(f"The {short_name(accuracy['model'].iloc[0])} is the most accurate")
+    assert not [line for line in said for m in MODELS if m in line]
     pairs = pd.read_csv(tables / "model_comparison.csv")
     top = set(accuracy["model"][:3])
     leading = pairs[pairs["model_a"].isin(top) & pairs["model_b"].isin(top)]
@@ -334,6 +343,12 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     assert pairs["verdict"].str.endswith(": supported").tolist() == pairs["supported"].tolist()
     # Holm across the pairs of each seed: never below the raw p-value.
     assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
+    # Each pair's models by label beside their code names, two different labels.
+    labels = results.model_labels(runs.reset_index())
+    for table in (pairs, by_seed):
+        assert (table["label_a"] == table["model_a"].map(labels)).all()
+        assert (table["label_b"] == table["model_b"].map(labels)).all()
+        assert (table["label_a"] != table["label_b"]).all()
 
 
 def test_score_probabilities_row():
