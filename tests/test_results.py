@@ -616,6 +616,21 @@ def test_tables_gain_a_label_beside_each_column_that_names_a_model():
     assert results.with_labels(other, labels).equals(other)
 
 
+def test_verdicts_and_notes_name_the_models_by_their_short_names():
+    # The comparison tables' words (verdict, note) name each model as the conclusions
+    # do, never by its code name.
+    method, note = comparison.pair_method("svm_final", [0, 1], "svm_rbf", [0])
+    assert method == "refused" and note.startswith("refused: RBF SVM ran one seed (0)")
+    rng = np.random.default_rng(0)
+    correct = {
+        model: {seed: rng.random(200) < share for seed in range(3)}
+        for model, share in (("svm_final", 0.9), ("svm_rbf", 0.6))
+    }
+    table, _ = comparison.model_comparison(correct, "toy")
+    assert table["verdict"].iloc[0].startswith("final RBF SVM beats RBF SVM (")
+    assert "svm_" not in table["verdict"].iloc[0]
+
+
 def test_a_failed_run_is_counted_named_and_left_out_of_the_intervals():
     """The MLP's seed 2 diverged: its accuracy, macro AUC and test loss are NaN. The
     summary counts it in `runs` and `failed` and rests each mean and interval on the

@@ -82,7 +82,7 @@ def reliability(curves: dict, title: str) -> plt.Figure:
                        label="share of images (x0.2)")  # fmt: skip
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-            ax.set_title(f"{model}, {part}", fontsize=10)
+            ax.set_title(f"{model}: {part}", fontsize=10)
             ax.set_xlabel("confidence (top label)")
             ax.set_ylabel("accuracy")
             if i == 0 and j == 0:
