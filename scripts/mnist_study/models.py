@@ -47,9 +47,10 @@ class Model:
         the tables; section: where its settings live in the config; rules: the rules
         run once per seed for it, in order; targets: the files of each run that the default
         target asks for (the rest follow from the rules); category: its report
-        category (a key of CATEGORY_TITLES); label: how a reader calls it; seed_draws: what
-        a seed of repeats.seeds draws for it; sweepable: whether a sweep can vary its
-        settings; headline: the metric the run log reports for it.
+        category (a key of CATEGORY_TITLES); label: its name in a sentence (short_name),
+        unique among the table models; seed_draws: what a seed of repeats.seeds draws
+        for it; sweepable: whether a sweep can vary its settings; headline: the metric
+        the run log reports for it.
     """
 
     name: str
