@@ -133,6 +133,7 @@ rule errors_tables:
     input:
         test="results/{dataset}/data/test.parquet",
         predictions=every_run("predictions.parquet"),
+        metrics="results/{dataset}/tables/metrics.parquet",
         code=script_imports("errors_tables.py"),
     output:
         per_class=report(

@@ -2,7 +2,9 @@
 confused pairs, the images most models get wrong in most seeds, and the labels confident
 learning finds suspect, each of the last two with its gallery."""
 
-from mnist_study import data, failures, figures, label_issues, robustness_figures
+import pandas as pd
+
+from mnist_study import data, failures, figures, label_issues, results, robustness_figures
 from mnist_study.datasets import DatasetSpec
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table, write_tables
@@ -13,10 +15,12 @@ def main(snakemake):
     dataset = snakemake.wildcards.dataset
     classes = list(DatasetSpec.from_params(snakemake.params.dataset).classes)
     runs = data.read_runs(snakemake.input.predictions)
-    per_class = failures.per_class_accuracy(runs, classes)
+    # Each model the tables name, by code and by label (results.with_labels).
+    labels = results.model_labels(pd.read_parquet(snakemake.input.metrics))
+    per_class = results.with_labels(failures.per_class_accuracy(runs, classes), labels)
     write_table(per_class, snakemake.output.per_class)
     write_table(per_class, snakemake.output.per_class_md)
-    confused = failures.confused_pairs(runs, classes)
+    confused = results.with_labels(failures.confused_pairs(runs, classes), labels)
     write_table(confused, snakemake.output.confused)
     hard = failures.hard_images(runs, classes, snakemake.params.hard_images)
     write_table(hard, snakemake.output.hard)

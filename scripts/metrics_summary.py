@@ -14,12 +14,14 @@ def main(snakemake):
     for line in results.failed_run_lines(runs):
         log.warning(line)
     correct = comparison.correct_by_run(snakemake.input.predictions)
-    frame = results.metrics_summary(runs, correct)
+    # Each model by code and by label (results.with_labels); the figure's rows by label.
+    labels = results.model_labels(runs)
+    frame = results.with_labels(results.metrics_summary(runs, correct), labels)
     write_tables(frame, snakemake.output.tables)
     accuracy = frame[frame["metric"] == "accuracy"]
     fig = result_figures.accuracy_over_seeds(
-        runs[["model", "seed", "accuracy"]].itertuples(index=False),
-        accuracy[["model", "mean", "ci_low", "ci_high"]].itertuples(index=False),
+        results.with_labels(runs, labels)[["label", "seed", "accuracy"]].itertuples(index=False),
+        accuracy[["label", "mean", "ci_low", "ci_high"]].itertuples(index=False),
         f"{snakemake.wildcards.dataset}: test accuracy of every model over "
         f"{runs['seed'].nunique()} seeds",
     )

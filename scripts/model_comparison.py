@@ -3,6 +3,7 @@
 import pandas as pd
 
 from mnist_study import comparison, figures, result_figures, results
+from mnist_study.models import short_name
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import write_table, write_tables
 
@@ -11,7 +12,8 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     dataset = snakemake.wildcards.dataset
     correct = comparison.correct_by_run(snakemake.input.predictions)
-    correct, failed = results.counted_runs(correct, pd.read_parquet(snakemake.input.metrics))
+    metrics = pd.read_parquet(snakemake.input.metrics)
+    correct, failed = results.counted_runs(correct, metrics)
     for model, seed in failed:
         log.warning(
             "%s seed %d: a failed run (accuracy NaN: it predicted nothing), left out of the pairs",
@@ -23,11 +25,20 @@ def main(snakemake):
     for line in notes:
         log.warning(line)
     log.info(count)
-    write_tables(frame, snakemake.output.tables)
-    write_table(by_seed, snakemake.output.by_seed)
+    # Each pair's models by code and by label (label_a, label_b); the figure names them
+    # by their short names, which are unique too (models.short_name).
+    labels = results.model_labels(metrics)
+    write_tables(results.with_labels(frame, labels), snakemake.output.tables)
+    write_table(results.with_labels(by_seed, labels), snakemake.output.by_seed)
     fig = result_figures.paired_differences(
         [
-            (f"{r.model_a} - {r.model_b}", r.difference, r.ci_low, r.ci_high, r.supported)
+            (
+                f"{short_name(r.model_a)} - {short_name(r.model_b)}",
+                r.difference,
+                r.ci_low,
+                r.ci_high,
+                r.supported,
+            )
             for r in frame.itertuples()
             if r.method != "refused"
         ],

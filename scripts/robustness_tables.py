@@ -27,13 +27,14 @@ def main(snakemake):
                     )
     labels = results.model_labels(pd.read_parquet(snakemake.input.metrics))
 
-    accuracy = robustness.accuracy_table(clean, corrupted)
+    # Each table names its models by code and by label (results.with_labels).
+    accuracy = results.with_labels(robustness.accuracy_table(clean, corrupted), labels)
     write_tables(accuracy, [snakemake.output.accuracy, snakemake.output.accuracy_md])
     summary = robustness.corruption_errors(clean, corrupted)
-    write_table(summary, snakemake.output.summary)
+    write_table(results.with_labels(summary, labels), snakemake.output.summary)
     pairs = robustness.robustness_comparison(clean, corrupted)
-    write_table(pairs, snakemake.output.comparison)
-    said = robustness.conclusions(summary, pairs, labels)
+    write_table(results.with_labels(pairs, labels), snakemake.output.comparison)
+    said = robustness.conclusions(summary, pairs)
     log.info("\n".join(said))
     # The front page's paragraph (report/workflow.rst includes it as reStructuredText).
     with atomic_path(snakemake.output.conclusions) as tmp:
@@ -43,7 +44,7 @@ def main(snakemake):
     calibration = robustness.calibration_table(
         clean, corrupted, bins, snakemake.params.bootstrap, snakemake.params.seed
     )
-    write_table(calibration, snakemake.output.calibration)
+    write_table(results.with_labels(calibration, labels), snakemake.output.calibration)
 
     figures.save(
         robustness_figures.heatmap(
@@ -63,7 +64,10 @@ def main(snakemake):
     )
     figures.save(
         robustness_figures.reliability(
-            robustness.reliability_curves(clean, corrupted, bins),
+            {
+                labels.get(model, model): curve
+                for model, curve in robustness.reliability_curves(clean, corrupted, bins).items()
+            },
             f"{dataset}: reliability, {bins} equal-width bins, every seed",
         ),
         snakemake.output.reliability,

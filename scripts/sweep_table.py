@@ -1,6 +1,7 @@
 """Rule sweep_table: one sweep's runs and their summary per point, a table and a figure."""
 
 from mnist_study import data, figures, result_figures, sweep_results
+from mnist_study.models import short_name
 from mnist_study.runtime import run_rule, setup_logging
 from mnist_study.storage import atomic_path, write_table
 
@@ -34,7 +35,8 @@ def main(snakemake):
             "; the best" if row.best else "; not told from the best" if row.tied_with_best else "",
         )
     title = (
-        f"{dataset}: sweep {sweep['name']}, {sweep['model']} over {', '.join(sweep['settings'])} "
+        f"{dataset}: sweep {sweep['name']}, {short_name(sweep['model'])} over "
+        f"{', '.join(sweep['settings'])} "
         f"({len(snakemake.params.seeds)} seed{'s' if len(snakemake.params.seeds) > 1 else ''} "
         "a point)"
     )

@@ -122,7 +122,8 @@ def test_the_table_ranks_by_the_averaged_probability_of_the_given_label():
     assert (np.diff(full["label_quality"]) >= 0).all()
     assert capped["image"].tolist() == full["image"].tolist()[:5]
     assert capped["rank"].tolist() == [f"{k}/{len(full)}" for k in range(1, 6)]
-    assert set(full["averaged_over"]) == {"nn_numpy, mlp, cnn (3 seeds each)"}
+    # ... by their short names (models.short_name), as the conclusions name them.
+    assert set(full["averaged_over"]) == {"numpy network, Keras MLP, Keras CNN (3 seeds each)"}
 
 
 def test_failed_runs_and_a_missing_network_change_what_is_averaged():
@@ -133,7 +134,9 @@ def test_failed_runs_and_a_missing_network_change_what_is_averaged():
     runs["mlp"][1]["scores"] = np.full((IMAGES, CLASSES), np.nan, dtype=np.float32)
     _, _, seeds = label_issues.averaged_probabilities(runs)
     assert seeds == {"nn_numpy": [0, 1, 2], "mlp": [0, 2], "cnn": [0, 1, 2]}
-    assert label_issues.describe(seeds) == "nn_numpy (3 seeds), mlp (2 seeds), cnn (3 seeds)"
+    assert label_issues.describe(seeds) == (
+        "numpy network (3 seeds), Keras MLP (2 seeds), Keras CNN (3 seeds)"
+    )
     svms = {m: runs[m] for m in ("svm_linear", "svm_rbf")}
     empty = label_issues.label_issues(svms, [str(k) for k in range(CLASSES)])
     assert empty.empty and list(empty.columns) == label_issues.COLUMNS

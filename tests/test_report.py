@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import time
 
+import pandas as pd
 import pytest
 
 from conftest import run_snakemake, suite_settings
-from mnist_study.models import KERAS, MODELS, report_categories, table_models
+from mnist_study.models import KERAS, MODELS, report_categories, short_name, table_models
+from mnist_study.results import model_labels
 
 # Every test here starts Snakemake.
 pytestmark = pytest.mark.pipeline
@@ -102,19 +104,25 @@ def test_report_embeds_every_figure_and_table(report):
         assert f"<td>{line[0]}</td>" in html
     robust = (tables / "robustness_conclusions.txt").read_text().strip()
     assert robust.startswith("Most robust: ") and f"<p>{robust}</p>" in html
+    # One label per model on the front page: the table's rows are the run's labels, no
+    # two alike; the robustness sentence names its model by its short name, as the
+    # clean sentences do.
+    labels = model_labels(pd.read_parquet(tables / "metrics.parquet"))
+    assert sorted(row[0] for row in headline[1:]) == sorted(set(labels.values()))
+    assert [m for m in labels if robust.startswith(f"Most robust: {short_name(m)}, ")]
     # Per-run figures carry their seed as a label, not as unlabelled copies.
     for seed in SEEDS:
         assert f'"seed": "{seed}"' in html
     # Every category of the registry but the sweeps (none in the suite's config),
-    # numbered 1, 2, ... with no gap where the sweeps would be.
+    # numbered 01, 02, ... with no gap where the sweeps would be.
     categories = report_categories(absent=["sweeps"])
     present = [categories[key] for key in categories if key != "sweeps"]
     assert [title.split(". ")[0] for title in present] == [
-        str(n) for n in range(1, len(present) + 1)
+        f"{n:02d}" for n in range(1, len(present) + 1)
     ]
     for category in present:
         assert f'"{category}"' in html, category
-    assert 'Sweeps"' not in html and f'"{len(present) + 1}. ' not in html
+    assert 'Sweeps"' not in html and f'"{len(present) + 1:02d}. ' not in html
     # Captions state the run's own settings (the suite's), not the defaults in prose.
     settings = suite_settings()
     kernels = settings["svm"]["kernels"]
@@ -203,8 +211,15 @@ def test_report_renders_in_chromium(report, browser, tmp_path):
     )
     assert len(sizes) == len([e for e in EXPECTED if e.endswith(".png")]) + len(KERNEL_TRICK)
     assert all(width > 100 for _, width in sizes), sizes
+    # The menu lists the categories in the registry's order (it sorts their titles as
+    # text: models.report_categories pads their numbers so that "10" follows "09").
+    categories = report_categories(absent=["sweeps"])
+    present = [categories[key] for key in categories if key != "sweeps"]
+    menu = browser.find_element(By.TAG_NAME, "body").text
+    assert all(title in menu for title in present), menu
+    assert sorted(present, key=menu.index) == present, menu
     # Open one figure the way a reader would: its category, then its eye icon.
-    browser.find_element(By.XPATH, "//*[normalize-space(text())='3. SVM']").click()
+    browser.find_element(By.XPATH, f"//*[normalize-space(text())='{categories['svm']}']").click()
     time.sleep(0.5)
     browser.find_element(By.XPATH, "//*[normalize-space(text())='grid search and figures']").click()
     time.sleep(0.5)

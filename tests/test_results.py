@@ -7,14 +7,17 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import ROOT, suite_settings
 from mnist_study import comparison, costs, data, metrics, results, runlog, stats, study
+from mnist_study import models as registry
 from mnist_study.costs import PHASE_COLUMNS
 from mnist_study.metrics import metric_row
 from mnist_study.models import short_name, table_models
 
 SETTINGS = suite_settings()
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
 SEEDS = SETTINGS["repeats"]["seeds"]
 MODELS = table_models(SETTINGS["svm"]["kernels"]["names"])
 
@@ -281,10 +284,19 @@ def test_summary_over_the_default_seeds_matches_the_runs(pipeline_run):
         assert study.loc[quantity, "ci_high"] == pytest.approx(row["ci_high"]), quantity
     mlp = by_metric.loc[("mlp", "accuracy")]
     headline = pd.read_csv(tables / "headline.csv")
-    accuracy = summary[summary["metric"] == "accuracy"].sort_values("mean", ascending=False)
+    accuracy = summary[summary["metric"] == "accuracy"].sort_values(
+        "mean", ascending=False, kind="stable"
+    )
     assert headline["test accuracy"].tolist() == pytest.approx(accuracy["mean"].round(4).tolist())
+    # One label per model, none shared: the summary's label column and the front page's
+    # table give the same one; the sentences name the models by their short names only.
+    labels = results.model_labels(runs)
+    assert len(set(labels.values())) == len(MODELS)
+    assert (summary["label"] == summary["model"].map(labels)).all()
+    assert headline["model"].tolist() == [labels[m] for m in accuracy["model"]]
     said = pd.read_csv(tables / "conclusions.csv")["what the data say"].tolist()
     assert said[0].startswith(f"The {short_name(accuracy['model'].iloc[0])} is the most accurate")
+    assert not [line for line in said for m in MODELS if m in line]
     pairs = pd.read_csv(tables / "model_comparison.csv")
     top = set(accuracy["model"][:3])
     leading = pairs[pairs["model_a"].isin(top) & pairs["model_b"].isin(top)]
@@ -331,6 +343,12 @@ def test_model_comparison_agrees_with_the_saved_predictions(pipeline_run):
     assert pairs["verdict"].str.endswith(": supported").tolist() == pairs["supported"].tolist()
     # Holm across the pairs of each seed: never below the raw p-value.
     assert (by_seed["mcnemar_p_holm"] >= by_seed["mcnemar_p"] - 1e-12).all()
+    # Each pair's models by label beside their code names, two different labels.
+    labels = results.model_labels(runs.reset_index())
+    for table in (pairs, by_seed):
+        assert (table["label_a"] == table["model_a"].map(labels)).all()
+        assert (table["label_b"] == table["model_b"].map(labels)).all()
+        assert (table["label_a"] != table["label_b"]).all()
 
 
 def test_score_probabilities_row():
@@ -459,8 +477,8 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
         }
     )
     labels = results.model_labels(metrics)
-    assert labels["svm_final"] == "RBF SVM, C = 10, gamma = 0.01, 3,000 images"
-    assert labels["mlp"] == "Keras MLP 1200-1200"
+    assert labels["svm_final"] == "final RBF SVM, C = 10, gamma = 0.01, 3,000 images"
+    assert labels["mlp"] == "Keras MLP, hidden layers 1200-1200"
     table = results.headline(summary, labels)
     assert table["model"].tolist() == [labels[m] for m in ("mlp", "svm_final", "cnn", "nn_numpy")]
     assert table.loc[0, "95% interval"] == "0.9460-0.9640"
@@ -500,6 +518,117 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     agreed = results.resolution(pairs.iloc[[1]].assign(helps="more test images"))
     assert agreed.endswith(f"Advice: {results.ADVICE['more test images']}.")
     assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
+
+
+def config_metrics(config: dict, chosen: dict, train_images: int = 7996) -> pd.DataFrame:
+    """metrics.parquet's model, settings and train_size of every table model, as the
+    training scripts record them for `config` (svm_kernels.py, svm_train_final.py, the
+    networks' config sections), the final SVM at the grid's choice `chosen` (C, gamma)."""
+    svm = config["svm"]
+    kernels, final = svm["kernels"], svm["final"]
+    rows = []
+    for model in table_models(kernels["names"]):
+        kernel = model.removeprefix("svm_")
+        if kernel in kernels["names"]:
+            settings = {"kernel": kernel, "C": kernels["C"], "gamma": kernels["gamma"]}
+            settings |= {"degree": kernels["degree"]} if kernel == "poly" else {}
+            size = kernels["subset"]
+        elif model == "svm_final":
+            components = final["pca_components"] if final["full_training_set"] else 0
+            settings = {"kernel": "rbf", **chosen, "pca_components": components}
+            size = train_images if final["full_training_set"] else final["subset"]
+        else:
+            settings, size = config[model], train_images
+        rows.append({"model": model, "settings": json.dumps(settings), "train_size": size})
+    return pd.DataFrame(rows)
+
+
+def colliding(config: dict, full_training_set: bool) -> dict:
+    """`config` with every kernel and the final SVM as alike as the settings allow: the
+    kernels' C and gamma the final SVM's chosen ones, on as many images."""
+    config = json.loads(json.dumps(config))
+    kernels, final = config["svm"]["kernels"], config["svm"]["final"]
+    kernels |= {"names": list(registry.KERNELS), "C": 10.0, "gamma": 0.01, "degree": 3}
+    final |= {"subset": 7996 if full_training_set else 3000, "full_training_set": full_training_set}
+    kernels["subset"] = final["subset"]
+    return config
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param(CONFIG, id="default"),
+        pytest.param(SETTINGS, id="suite"),
+        pytest.param(colliding(CONFIG, False), id="colliding"),
+        pytest.param(colliding(CONFIG, True), id="colliding-full-training-set"),
+    ],
+)
+def test_every_table_model_has_its_own_label_and_short_name(config):
+    # model_labels gives every table model of the config a label that no other model
+    # shares, and so does short_name (the sentences' form), for the default config and
+    # for configs whose kernels' SVMs are as like the final SVM as they can be (same C,
+    # gamma and images; every kernel); each label is its short name and then its
+    # settings, so a sentence's name leads to its row.
+    metrics = config_metrics(config, {"C": 10.0, "gamma": 0.01})
+    labels = results.model_labels(metrics)
+    models = metrics["model"].tolist()
+    assert list(labels) == models
+    assert len(set(labels.values())) == len(models)
+    assert len({short_name(m) for m in models}) == len(models)
+    for model, label in labels.items():
+        assert label.startswith(f"{short_name(model)}, "), label
+        assert "_" not in label, label  # no code name
+    kernels = config["svm"]["kernels"]
+    if "rbf" in kernels["names"]:
+        assert labels["svm_rbf"] == f"RBF SVM, C = {kernels['C']:g}, {kernels['subset']:,} images"
+    assert labels["svm_final"].startswith("final RBF SVM, C = 10, gamma = 0.01, ")
+
+
+def test_two_models_sharing_a_label_or_short_name_are_refused(monkeypatch):
+    # The check that guards the tables can fail: the same label twice, or a kernel's
+    # short name made the final SVM's, is refused with both models named.
+    with pytest.raises(ValueError, match="svm_rbf and svm_final share the label 'RBF SVM'"):
+        registry.unique_labels({"svm_rbf": "RBF SVM", "svm_final": "RBF SVM"})
+    metrics = config_metrics(CONFIG, {"C": 10.0, "gamma": 0.01})
+    monkeypatch.setitem(registry.KERNELS, "rbf", "final RBF SVM")
+    with pytest.raises(ValueError, match="svm_final share the short name 'final RBF SVM'"):
+        results.model_labels(metrics)
+
+
+def test_tables_gain_a_label_beside_each_column_that_names_a_model():
+    # with_labels: label after model, label_a and label_b after model_a and model_b,
+    # most_by_label after most_by; a model without a label of its own by its short
+    # name; the code names stay; a table without such a column is left as it was.
+    labels = results.model_labels(config_metrics(CONFIG, {"C": 10.0, "gamma": 0.01}))
+    pairs = pd.DataFrame({"model_a": ["svm_final"], "model_b": ["svm_rbf"], "difference": [0.01]})
+    table = results.with_labels(pairs, labels)
+    assert list(table.columns) == ["model_a", "label_a", "model_b", "label_b", "difference"]
+    assert table[["label_a", "label_b"]].values.tolist() == [
+        [labels["svm_final"], labels["svm_rbf"]]
+    ]
+    assert table.loc[0, "label_a"] != table.loc[0, "label_b"]
+    runs = pd.DataFrame({"model": ["mlp", "cnn"], "most_by": ["cnn", None]})
+    table = results.with_labels(runs, {"mlp": labels["mlp"]})
+    assert list(table.columns) == ["model", "label", "most_by", "most_by_label"]
+    assert table["label"].tolist() == [labels["mlp"], "Keras CNN"]
+    assert table.loc[0, "most_by_label"] == "Keras CNN" and pd.isna(table.loc[1, "most_by_label"])
+    other = pd.DataFrame({"image": [1]})
+    assert results.with_labels(other, labels).equals(other)
+
+
+def test_verdicts_and_notes_name_the_models_by_their_short_names():
+    # The comparison tables' words (verdict, note) name each model as the conclusions
+    # do, never by its code name.
+    method, note = comparison.pair_method("svm_final", [0, 1], "svm_rbf", [0])
+    assert method == "refused" and note.startswith("refused: RBF SVM ran one seed (0)")
+    rng = np.random.default_rng(0)
+    correct = {
+        model: {seed: rng.random(200) < share for seed in range(3)}
+        for model, share in (("svm_final", 0.9), ("svm_rbf", 0.6))
+    }
+    table, _ = comparison.model_comparison(correct, "toy")
+    assert table["verdict"].iloc[0].startswith("final RBF SVM beats RBF SVM (")
+    assert "svm_" not in table["verdict"].iloc[0]
 
 
 def test_a_failed_run_is_counted_named_and_left_out_of_the_intervals():

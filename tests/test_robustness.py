@@ -11,9 +11,18 @@ import pytest
 import yaml
 
 from conftest import IMPORTS, ROOT, override, planned_counts, real_digits, suite_settings
-from mnist_study import calibration, corruptions, data, failures, robustness, scoring
+from mnist_study import (
+    calibration,
+    corruptions,
+    data,
+    failures,
+    results,
+    robustness,
+    robustness_figures,
+    scoring,
+)
 from mnist_study.data import NO_PREDICTION
-from mnist_study.models import KERAS, MODELS
+from mnist_study.models import KERAS, MODELS, short_name
 
 DIGITS = real_digits(60)[0].reshape(-1, 28, 28)
 
@@ -245,6 +254,26 @@ def test_calibration_table_marks_the_svms_not_applicable():
     assert isinstance(table, pd.DataFrame) and set(table["condition"]) == {"clean", "one"}
 
 
+def test_the_figures_and_the_sentence_name_each_model_by_its_label():
+    # The heatmap's rows by the table's label column (results.with_labels), not the code
+    # names; the front page's robustness sentence by the model's short name, as the clean
+    # conclusions name it (models.short_name) unless told otherwise.
+    clean = toy_runs(accuracy={"svm_final": 0.9, "svm_rbf": 0.6}, seed=1)
+    corrupted = {"one": toy_runs(accuracy={"svm_final": 0.8, "svm_rbf": 0.3}, seed=2)}
+    labels = {"svm_final": "final RBF SVM, C = 10", "svm_rbf": "RBF SVM, C = 1"}
+    accuracy = results.with_labels(robustness.accuracy_table(clean, corrupted), labels)
+    fig = robustness_figures.heatmap(accuracy, "title")
+    rows = [tick.get_text() for tick in fig.axes[0].get_yticklabels()]
+    assert rows == [labels["svm_final"], labels["svm_rbf"]]
+    unlabelled = robustness_figures.heatmap(accuracy.drop(columns="label"), "title")
+    assert [t.get_text() for t in unlabelled.axes[0].get_yticklabels()] == ["svm_final", "svm_rbf"]
+    summary = robustness.corruption_errors(clean, corrupted)
+    pairs = robustness.robustness_comparison(clean, corrupted)
+    assert robustness.conclusions(summary, pairs)[0].startswith("Most robust: final RBF SVM, ")
+    said = robustness.conclusions(summary, pairs, {"svm_final": "model A"})[0]
+    assert said.startswith("Most robust: model A, ")
+
+
 # --- on the pipeline's run ---
 
 
@@ -320,6 +349,32 @@ def test_identity_scores_exactly_the_clean_accuracy_and_corruptions_keep_the_lab
     summary = pd.read_csv(results / "tables/robustness_summary.csv")
     assert (summary["mce"] > summary["clean_error"]).all() and (summary["mce"] < 0.9).all()
     assert set(summary["model"]) == set(clean) and (summary["corruptions"] == len(names) - 1).all()
+
+
+@pytest.mark.pipeline
+def test_every_robustness_and_errors_table_labels_its_models(pipeline_run):
+    # Each table of the robustness and errors stages that names a model carries its label
+    # beside its code name (results.LABEL_COLUMNS), the label of results.model_labels
+    # from the run's metrics, and every model of the run has its own; the label issues
+    # name the networks they average by their short names.
+    tables = pipeline_run[0] / "results/mnist-sample/tables"
+    labels = results.model_labels(pd.read_parquet(tables / "metrics.parquet"))
+    assert len(set(labels.values())) == len(labels) >= 8
+    names = ["robustness", "robustness_summary", "robustness_comparison", "calibration"]
+    for name in [*names, "per_class_accuracy", "confused_pairs"]:
+        table = pd.read_csv(tables / f"{name}.csv")
+        named = [column for column in results.LABEL_COLUMNS if column in table]
+        assert named, name
+        for column in named:
+            label = results.LABEL_COLUMNS[column]
+            assert list(table.columns).index(label) == list(table.columns).index(column) + 1
+            assert (table[label] == table[column].map(labels)).all(), (name, column)
+    pairs = pd.read_csv(tables / "robustness_comparison.csv")
+    assert (pairs["label_a"] != pairs["label_b"]).all()
+    assert pd.read_csv(tables / "robustness.csv")["label"].nunique() == len(labels)
+    issues = pd.read_csv(tables / "label_issues.csv")
+    networks = ", ".join(short_name(m) for m in labels if m in ("nn_numpy", *KERAS))
+    assert issues["averaged_over"].str.startswith(networks).all()
 
 
 @pytest.mark.pipeline

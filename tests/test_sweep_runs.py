@@ -83,10 +83,10 @@ def test_a_sweep_trains_only_its_new_points_and_reruns_exactly(finished, bookkee
     run_snakemake(finished, *first, "--report", "results/report.html")
     html = (finished / "results/report.html").read_text()
     assert '"results/mnist-sample/sweeps/width.png": {"name"' in html
-    # Every category, the sweeps' among them, numbered 1, 2, ... in the registry's order.
+    # Every category, the sweeps' among them, numbered 01, 02, ... in the registry's order.
     categories = list(report_categories().values())
     assert [title.split(". ")[0] for title in categories] == [
-        str(n) for n in range(1, len(categories) + 1)
+        f"{n:02d}" for n in range(1, len(categories) + 1)
     ]
     for category in categories:
         assert f'"{category}"' in html, category

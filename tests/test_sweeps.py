@@ -208,28 +208,34 @@ def test_the_default_config_has_no_sweep():
 
 
 def test_report_categories_are_numbered_in_turn_with_or_without_sweeps(monkeypatch):
-    """models.report_categories: with sweeps every category is numbered 1, 2, ... in
+    """models.report_categories: with sweeps every category is numbered 01, 02, ... in
     CATEGORY_TITLES' order; without, those after the sweeps move up one and the sweeps'
     keeps its bare title (its rules run no job, so the report never shows it); two
-    categories added at the end take the next numbers either way."""
+    categories added at the end take the next numbers either way. Sorted as text, as
+    the report's menu sorts them, the titles keep the registry's order, though the
+    registry holds more than nine."""
     titles = models.CATEGORY_TITLES
+    assert len(titles) > 9  # the case unpadded numbers would sort wrongly ("10" < "2")
     every = models.report_categories()
-    assert list(every.values()) == [f"{n}. {title}" for n, title in enumerate(titles.values(), 1)]
+    numbered = [f"{n:02d}. {title}" for n, title in enumerate(titles.values(), 1)]
+    assert list(every.values()) == numbered
+    assert sorted(every.values()) == list(every.values())
     without = models.report_categories(absent=["sweeps"])
     assert without["sweeps"] == "Sweeps"
     shown = [title for key, title in without.items() if key != "sweeps"]
-    assert shown == [f"{n}. {title}" for n, title in enumerate(
+    assert shown == [f"{n:02d}. {title}" for n, title in enumerate(
         [title for key, title in titles.items() if key != "sweeps"], 1)]  # fmt: skip
-    assert every["record"] == f"{list(titles).index('record') + 1}. Record"
-    assert without["record"] == f"{list(titles).index('record')}. Record"
+    assert sorted(shown) == shown
+    assert every["record"] == f"{list(titles).index('record') + 1:02d}. Record"
+    assert without["record"] == f"{list(titles).index('record'):02d}. Record"
 
     monkeypatch.setitem(titles, "robustness", "Robustness")
     monkeypatch.setitem(titles, "errors", "Errors")
-    assert models.report_categories()["errors"] == f"{len(titles)}. Errors"
+    assert models.report_categories()["errors"] == f"{len(titles):02d}. Errors"
     without = models.report_categories(absent=["sweeps"])
     assert (without["robustness"], without["errors"]) == (
-        f"{len(titles) - 2}. Robustness",
-        f"{len(titles) - 1}. Errors",
+        f"{len(titles) - 2:02d}. Robustness",
+        f"{len(titles) - 1:02d}. Errors",
     )
 
 

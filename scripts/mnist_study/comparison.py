@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .models import short_name
 
 
 def correct_by_run(prediction_files) -> dict[str, dict[int, np.ndarray]]:
@@ -42,7 +43,8 @@ def _seed_list(seeds) -> str:
 
 
 def pair_method(first: str, seeds_a, second: str, seeds_b) -> tuple[str, str]:
-    """How two models are compared, from the seeds each ran: (method, reason).
+    """How two models are compared, from the seeds each ran: (method, reason), the reason
+    naming the models by their short names (models.short_name).
 
     - "paired": the same two or more seeds; the per-image differences seed by seed
       (`stats.two_source`);
@@ -55,6 +57,7 @@ def pair_method(first: str, seeds_a, second: str, seeds_b) -> tuple[str, str]:
       seed's images would read as one over seeds. The pair is left out of Holm's family.
     """
     a, b = sorted(seeds_a), sorted(seeds_b)
+    first, second = short_name(first), short_name(second)  # the note names them so
     if len(a) >= 2 and a == b:
         return "paired", ""
     if len(a) >= 2 and len(b) >= 2:
@@ -279,23 +282,25 @@ def _seed_test(a: np.ndarray, b: np.ndarray) -> dict:
 def verdict(row, pairs: int, alpha: float = 0.05) -> str:
     """What the data support about one pair, in words, from its difference, interval and
     Holm-corrected p-value alone, and what the interval covers (its `method`, where the
-    row has one: "paired" otherwise); a refused pair's reason."""
+    row has one: "paired" otherwise); a refused pair's reason. The models by their short
+    names (models.short_name), as the conclusions name them."""
     method = getattr(row, "method", "paired")
+    a, b = short_name(row.model_a), short_name(row.model_b)
     if method == "refused":
-        return f"{row.model_a} vs {row.model_b}: not compared ({row.note})"
+        return f"{a} vs {b}: not compared ({row.note})"
     points = (
         f"{100 * row.difference:+.2f} points, 95% interval {100 * row.ci_low:+.2f} to "
         f"{100 * row.ci_high:+.2f} {METHODS[method]}"
     )
     corrected = f"p = {row.p_holm:.2g} after Holm's correction for {pairs} pairs"
     if row.p_holm < alpha:
-        return f"{row.model_a} beats {row.model_b} ({points}; {corrected}): supported"
+        return f"{a} beats {b} ({points}; {corrected}): supported"
     if row.ci_low > 0 or row.ci_high < 0:
         return (
-            f"{row.model_a} ahead of {row.model_b} ({points}), but {corrected}: "
+            f"{a} ahead of {b} ({points}), but {corrected}: "
             "not supported once every pair is counted"
         )
-    return f"{row.model_a} vs {row.model_b}: no difference the data support ({points}; {corrected})"
+    return f"{a} vs {b}: no difference the data support ({points}; {corrected})"
 
 
 def log_lines(table: pd.DataFrame) -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .failures import usable
+from .models import short_name
 from .robustness import gives_probabilities
 
 COLUMNS = [
@@ -47,13 +48,14 @@ def averaged_probabilities(runs: dict) -> tuple[np.ndarray | None, np.ndarray | 
 
 
 def describe(seeds: dict) -> str:
-    """The models averaged and their seeds: "nn_numpy, mlp, cnn (3 seeds each)", or each
-    model's count where they differ."""
+    """The models averaged, by their short names (models.short_name), and their seeds:
+    "numpy network, Keras MLP, Keras CNN (3 seeds each)", or each model's count where
+    they differ."""
     counts = {len(s) for s in seeds.values()}
     if len(counts) == 1:
         (n,) = counts
-        return f"{', '.join(seeds)} ({n} seed{'s' if n != 1 else ''} each)"
-    return ", ".join(f"{m} ({len(s)} seeds)" for m, s in seeds.items())
+        return f"{', '.join(map(short_name, seeds))} ({n} seed{'s' if n != 1 else ''} each)"
+    return ", ".join(f"{short_name(m)} ({len(s)} seeds)" for m, s in seeds.items())
 
 
 def find(labels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The report's categories, one per stage, in the report's order: a new category is one
-# entry here. A run numbers those it holds in turn (report_categories).
+# entry here. A run numbers those it holds in turn (report_categories), zero-padded:
+# the report's menu sorts the titles as text (String.localeCompare), where "10" comes
+# before "2" but "02" before "10".
 CATEGORY_TITLES = {
     "data": "Data",
     "pca": "PCA",
@@ -26,11 +28,14 @@ CATEGORY_TITLES = {
 
 
 def report_categories(absent=()) -> dict[str, str]:
-    """{stage: "N. Title"}, the categories present numbered 1, 2, ... in the report's
-    order with no gap; those `absent` (the sweeps when none is configured), whose rules
+    """{stage: "NN. Title"}, the categories present numbered 01, 02, ... in the report's
+    order with no gap, each number as wide as the registry's count of categories ("01.
+    Data" ... "11. Errors", whatever the run leaves out), so that sorting them as text
+    keeps that order; those `absent` (the sweeps when none is configured), whose rules
     run no job, keep their bare title."""
     present = [key for key in CATEGORY_TITLES if key not in absent]
-    numbered = {key: f"{n}. {CATEGORY_TITLES[key]}" for n, key in enumerate(present, 1)}
+    width = len(str(len(CATEGORY_TITLES)))
+    numbered = {key: f"{n:0{width}d}. {CATEGORY_TITLES[key]}" for n, key in enumerate(present, 1)}
     return {key: numbered.get(key, title) for key, title in CATEGORY_TITLES.items()}
 
 
@@ -42,9 +47,10 @@ class Model:
         the tables; section: where its settings live in the config; rules: the rules
         run once per seed for it, in order; targets: the files of each run that the default
         target asks for (the rest follow from the rules); category: its report
-        category (a key of CATEGORY_TITLES); label: how a reader calls it; seed_draws: what
-        a seed of repeats.seeds draws for it; sweepable: whether a sweep can vary its
-        settings; headline: the metric the run log reports for it.
+        category (a key of CATEGORY_TITLES); label: its name in a sentence (short_name),
+        unique among the table models; seed_draws: what a seed of repeats.seeds draws
+        for it; sweepable: whether a sweep can vary its settings; headline: the metric
+        the run log reports for it.
     """
 
     name: str
@@ -122,7 +128,7 @@ KERAS = ["mlp", "cnn"]
 PER_SEED_RULES = [rule for model in MODELS.values() for rule in model.rules]
 
 
-# The kernels' runs report one model each, svm_<kernel>.
+# The kernels' runs report one model each, svm_<kernel>: its name in a sentence.
 KERNELS = {
     "linear": "linear SVM",
     "poly": "polynomial SVM",
@@ -131,24 +137,52 @@ KERNELS = {
 }
 
 
+def short_name(model: str) -> str:
+    """A table model's name in a sentence: its registry label ("final RBF SVM"), or its
+    kernel's ("RBF SVM"). No two table models share one (tests/test_results.py), and
+    every readable label starts with it."""
+    if model in MODELS:
+        return MODELS[model].label
+    kernel = model.removeprefix("svm_")
+    return KERNELS[kernel] if model.startswith("svm_") and kernel in KERNELS else model
+
+
 def readable(model: str, settings: dict, train_size: int | None = None) -> str:
-    """A table model's name as a reader says it, with the settings that tell it apart:
-    "RBF SVM, C = 10, gamma = 0.01, 3,000 images" (the SVMs train on a subset, whose
-    size is named; the networks on the whole training set)."""
-    images = f", {train_size:,} images" if train_size and model.startswith("svm_") else ""
-    if model.startswith("svm_") and model.removeprefix("svm_") in KERNELS:
-        kernel = model.removeprefix("svm_")
-        degree = f", degree {settings['degree']}" if kernel == "poly" else ""
-        return f"{KERNELS[kernel]}{degree}, C = {settings['C']:g}{images}"
-    if model == "svm_final":
-        return f"RBF SVM, C = {settings['C']:g}, gamma = {settings['gamma']:g}{images}"
-    if model == "nn_numpy":
-        return f"numpy network, {settings['hidden']} sigmoid units{images}"
-    if model == "mlp":
-        return f"Keras MLP {'-'.join(map(str, settings['hidden']))}{images}"
-    if model == "cnn":
-        return f"Keras CNN, LeNet-5-like{images}"
-    return model
+    """A table model's label in the tables and figures: its short name, then the settings
+    that tell it apart, "final RBF SVM, C = 10, gamma = 0.01, 3,000 images" against the
+    kernels' "RBF SVM, C = 1, 1,000 images" (the SVMs train on a subset, whose size is
+    named; the networks on the whole training set, or all but its validation split)."""
+    kernel = model.removeprefix("svm_")
+    if model.startswith("svm_") and kernel in KERNELS:
+        parts = [f"degree {settings['degree']}"] if kernel == "poly" else []
+        parts.append(f"C = {settings['C']:g}")
+    elif model == "svm_final":
+        parts = [f"C = {settings['C']:g}", f"gamma = {settings['gamma']:g}"]
+        if settings.get("pca_components"):
+            parts.append(f"{settings['pca_components']} PCA components")
+    elif model == "nn_numpy":
+        parts = [f"{settings['hidden']} sigmoid units"]
+    elif model == "mlp":
+        parts = [f"hidden layers {'-'.join(map(str, settings['hidden']))}"]
+    elif model == "cnn":
+        parts = ["LeNet-5-like"]
+    else:
+        return model
+    if train_size and model.startswith("svm_"):
+        parts.append(f"{train_size:,} images")
+    return ", ".join([short_name(model), *parts])
+
+
+def unique_labels(labels: dict[str, str]) -> dict[str, str]:
+    """`labels` ({table model: its label}), checked: no two models share a label or a
+    short name (a ValueError names them)."""
+    for name, of in (("label", labels), ("short name", {m: short_name(m) for m in labels})):
+        seen: dict[str, str] = {}
+        for model, label in of.items():
+            if label in seen:
+                raise ValueError(f"{seen[label]} and {model} share the {name} {label!r}")
+            seen[label] = model
+    return labels
 
 
 def table_models(kernels) -> list[str]:
@@ -161,14 +195,6 @@ def run_model(model: str) -> str:
     """The registry model whose runs hold a table model: the kernels' folder for each
     kernel, the model itself otherwise."""
     return "svm_kernels" if model.removeprefix("svm_") in KERNELS else model
-
-
-def short_name(model: str) -> str:
-    """A table model's name in a sentence: its registry label, or its kernel's."""
-    if model in MODELS:
-        return MODELS[model].label
-    kernel = model.removeprefix("svm_")
-    return f"{KERNELS[kernel]} (C = 1)" if kernel in KERNELS else model
 
 
 def headline_metric(model: str) -> str:

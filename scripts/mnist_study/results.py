@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import stats
 from .metrics import METRIC_FIELDS
-from .models import readable, short_name
+from .models import readable, short_name, unique_labels
 
 _at = METRIC_FIELDS.index("accuracy") + 1
 METRIC_COLUMNS = [
@@ -174,12 +174,33 @@ def _both_sources(by_seed: dict[int, np.ndarray]) -> dict:
 
 
 def model_labels(metrics: pd.DataFrame) -> dict[str, str]:
-    """Each model's readable name (models.readable) from its runs' settings and size."""
+    """Each model's label (models.readable) from its runs' settings and size, checked
+    unique (models.unique_labels)."""
     labels = {}
     for model, runs in metrics.groupby("model", sort=False):
         settings = json.loads(runs["settings"].iloc[0])
         labels[model] = readable(model, settings, int(runs["train_size"].median()))
-    return labels
+    return unique_labels(labels)
+
+
+# The columns of a table that name a model, and the label column each gains beside it.
+LABEL_COLUMNS = {
+    "model": "label",
+    "model_a": "label_a",
+    "model_b": "label_b",
+    "most_by": "most_by_label",
+}
+
+
+def with_labels(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """`table` with each column that names a model (LABEL_COLUMNS) followed by that
+    model's label (`labels`, model_labels; a model without one, its short name)."""
+    table = table.copy()
+    for column, label in LABEL_COLUMNS.items():
+        if column in table:
+            named = [labels.get(m, short_name(m)) if pd.notna(m) else m for m in table[column]]
+            table.insert(table.columns.get_loc(column) + 1, label, named)
+    return table
 
 
 def headline(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:

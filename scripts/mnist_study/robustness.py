@@ -15,6 +15,7 @@ import pandas as pd
 from . import calibration, stats
 from .comparison import compare_pair, with_verdicts
 from .failures import usable
+from .models import short_name
 
 # A run's condition besides the corruptions: the clean test set.
 CLEAN = "clean"
@@ -199,16 +200,20 @@ def reliability_curves(clean: dict, corrupted: dict, bins: int) -> dict:
     return curves
 
 
-def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, labels: dict) -> list[str]:
-    """The front page's sentence: the most robust model (lowest mCE), its error with the
-    interval over seeds and test images against its clean error, and how many of the
-    others the paired test (Holm-corrected) cannot tell it from. One short sentence, so
-    that the front page still fits a 1400 x 900 window (tests/test_report.py): in its
-    place the front page leaves out its line on the record, which the menu has."""
+def conclusions(
+    summary: pd.DataFrame, comparison: pd.DataFrame, names: dict | None = None
+) -> list[str]:
+    """The front page's sentence: the most robust model (lowest mCE) by its name in a
+    sentence (`names`, else models.short_name, as the clean conclusions name it), its
+    error with the interval over seeds and test images against its clean error, and how
+    many of the others the paired test (Holm-corrected) cannot tell it from. One short
+    sentence, so that the front page still fits a 1400 x 900 window
+    (tests/test_report.py): in its place the front page leaves out its line on the
+    record, which the menu has."""
     if summary.empty:
         return ["No corruption was scored (robustness.corruptions is empty)."]
     best = summary.iloc[0]
-    name = labels.get(best["model"], best["model"])
+    name = (names or {}).get(best["model"], short_name(best["model"]))
     said = (
         f"Most robust: {name}, {100 * best['mce']:.1f}% error ({100 * best['mce_ci_low']:.1f}-"
         f"{100 * best['mce_ci_high']:.1f}) under {int(best['corruptions'])} corruptions, "

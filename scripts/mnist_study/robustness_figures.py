@@ -25,8 +25,10 @@ def corruption_examples(images: dict, title: str) -> plt.Figure:
 
 def heatmap(accuracy, title: str) -> plt.Figure:
     """Models x conditions: each cell the mean accuracy, written with its 95% interval's
-    half-width. `accuracy` has columns model, condition, accuracy, ci_low, ci_high."""
+    half-width. `accuracy` has columns model, condition, accuracy, ci_low, ci_high, and
+    label (each row's model by its label, results.with_labels) where the rows show it."""
     models = list(dict.fromkeys(accuracy["model"]))
+    names = dict(zip(accuracy["model"], accuracy.get("label", accuracy["model"]), strict=True))
     conditions = list(dict.fromkeys(accuracy["condition"]))
     table = accuracy.set_index(["model", "condition"])
     values = np.array([[table.loc[(m, c), "accuracy"] for c in conditions] for m in models])
@@ -45,7 +47,7 @@ def heatmap(accuracy, title: str) -> plt.Figure:
                     va="center", fontsize=7, color=colour)  # fmt: skip
     ax.set_xticks(range(len(conditions)), [c.replace("_", " ") for c in conditions],
                   rotation=45, ha="right")  # fmt: skip
-    ax.set_yticks(range(len(models)), models)
+    ax.set_yticks(range(len(models)), [names[m] for m in models])
     fig.colorbar(image, ax=ax, label="test accuracy", fraction=0.03)
     ax.set_title(title)
     return fig
@@ -54,7 +56,8 @@ def heatmap(accuracy, title: str) -> plt.Figure:
 def reliability(curves: dict, title: str) -> plt.Figure:
     """Reliability diagrams: a row per model, a column per part (clean, corrupted); each
     bin's accuracy against its mean confidence, the diagonal perfect calibration, and
-    the share of images in each bin below."""
+    the share of images in each bin below. `curves` is {model's name as shown (its
+    label): {part: reliability}}."""
     models = list(curves)
     parts = list(dict.fromkeys(p for c in curves.values() for p in c))
     rows, columns = max(len(models), 1), max(len(parts), 1)
@@ -79,7 +82,7 @@ def reliability(curves: dict, title: str) -> plt.Figure:
                        label="share of images (x0.2)")  # fmt: skip
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-            ax.set_title(f"{model}, {part}", fontsize=10)
+            ax.set_title(f"{model}: {part}", fontsize=10)
             ax.set_xlabel("confidence (top label)")
             ax.set_ylabel("accuracy")
             if i == 0 and j == 0:
