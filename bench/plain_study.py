@@ -227,7 +227,7 @@ def robustness_steps(config: dict, spec, out: Path):
               "seed": robustness["seed"]}  # fmt: skip
     if robustness["corruptions"]:
         yield "robustness_tables", job(1, inputs, outputs, params, **name)
-    inputs = {"test": test, "predictions": predictions}
+    inputs = {"test": test, "predictions": predictions, "metrics": str(tables / "metrics.parquet")}
     outputs = paths(
         tables,
         "per_class=per_class_accuracy.csv per_class_md=per_class_accuracy.md "

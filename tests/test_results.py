@@ -508,15 +508,14 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     # (detectable_seeds_df); the seeds' spread with the top of its interval; the advice
     # per pair where the pairs differ.
     assert said[2] == (
-        "Differences below 0.77-0.81 points are beyond this run (80% power at the level "
-        "Holm's correction holds each pair to); twice the test images would bring that to "
-        "0.56, twice the seeds to 0.76, a gain of 0.03 points: 0.01 from their degrees of "
-        "freedom alone (a surer estimate of the seeds' part), 0.02 from averaging more "
-        "seeds. The seeds move a difference by 0.00-0.12 points (95% interval up to 0.51). "
-        "Advice: cannot tell for 1 pair, more test images for 1 pair."
+        "Differences below 0.77-0.81 points are beyond this run (80% power at Holm's level "
+        "per pair); twice the test images would bring that to 0.56, twice the seeds to 0.76 "
+        "(0.01 of that gain from their degrees of freedom alone). Seeds move a difference "
+        "by 0.00-0.12 points (95% interval up to 0.51); advice: cannot tell for 1 pair, "
+        "more test images for 1 pair."
     )
     agreed = results.resolution(pairs.iloc[[1]].assign(helps="more test images"))
-    assert agreed.endswith(f"Advice: {results.ADVICE['more test images']}.")
+    assert agreed.endswith(f"; {results.ADVICE['more test images']}.")
     assert len(results.conclusions(summary, pairs.assign(supported=True))) == 2
 
 

@@ -261,14 +261,12 @@ def conclusions(summary: pd.DataFrame, comparison: pd.DataFrame, leaders: int = 
     return lines
 
 
-# What each answer of stats.advice says, in the conclusions.
+# What each answer of stats.advice says, in the conclusions; the rule behind it is in
+# config/README.md (`helps`), off the front page, which fits one window.
 ADVICE = {
-    "more seeds": "more seeds (the seeds' part of the error exceeds the test images' even at "
-    "the low end of its 95% interval)",
-    "more test images": "more test images (the seeds' part stays below the test images' "
-    "even at the high end of its 95% interval)",
-    "cannot tell": "the run cannot tell whether seeds or test images limit it (the 95% "
-    "interval of the seeds' part spans the test images' part)",
+    "more seeds": "more seeds would help most",
+    "more test images": "more test images would help most",
+    "cannot tell": "the run cannot tell whether seeds or test images limit it",
 }
 
 
@@ -294,36 +292,29 @@ def resolution(untold: pd.DataFrame) -> str:
     now = now[np.isfinite(now)]
     images, seeds = (100 * untold[f"detectable_{what}_x2"].mean() for what in ("images", "seeds"))
     said = (
-        f"Differences below {_span(now)} points are beyond this run (80% power at the level "
-        f"Holm's correction holds each pair to); twice the test images would bring that to "
-        f"{images:.2f}, twice the seeds to {seeds:.2f}"
+        f"Differences below {_span(now)} points are beyond this run (80% power at Holm's "
+        f"level per pair); twice the test images would bring that to {images:.2f}, twice "
+        f"the seeds to {seeds:.2f}"
     )
     if "detectable_seeds_df" in untold:
         df_only = 100 * untold["detectable_seeds_df"].mean()
-        said += (
-            f", a gain of {now.mean() - seeds:.2f} points: {now.mean() - df_only:.2f} from "
-            "their degrees of freedom alone (a surer estimate of the seeds' part), "
-            f"{df_only - seeds:.2f} from averaging more seeds"
-        )
+        said += f" ({now.mean() - df_only:.2f} of that gain from their degrees of freedom alone)"
     said += "."
     if "seed_sd" in untold:
         said += (
-            f" The seeds move a difference by {_span(100 * untold['seed_sd'])} points (95% "
-            f"interval up to {100 * untold['seed_sd_high'].max():.2f})."
+            f" Seeds move a difference by {_span(100 * untold['seed_sd'])} points (95% "
+            f"interval up to {100 * untold['seed_sd_high'].max():.2f})"
         )
     if "helps" in untold:
         answers = untold["helps"].value_counts()
         if len(answers) == 1:
-            said += f" Advice: {ADVICE[answers.index[0]]}."
+            said += f"; {ADVICE[answers.index[0]]}"
         else:
-            said += (
-                " Advice: "
-                + ", ".join(
-                    f"{answer} for {count} pair{'s' * (count > 1)}"
-                    for answer, count in answers.items()
-                )
-                + "."
+            said += "; advice: " + ", ".join(
+                f"{answer} for {count} pair{'s' * (count > 1)}"
+                for answer, count in answers.items()
             )
+    said += "."
     return said
 
 
