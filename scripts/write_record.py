@@ -20,7 +20,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     results = Path(snakemake.params.results)
     params = {key: getattr(snakemake.params, key) for key in ("dataset", "config", "expected",
-                                                              "defaults")}  # fmt: skip
+                                                              "defaults", "own_files")}  # fmt: skip
     params["source"] = os.environ.get("MNIST_STUDY_SOURCE", "")
     record = build(params, results, Path("results/logs"), os.environ.get("MNIST_STUDY_RUN", ""))
     write_json(snakemake.output.record, record)

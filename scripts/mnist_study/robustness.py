@@ -15,14 +15,20 @@ import pandas as pd
 from . import calibration, stats
 from .comparison import compare_pair, with_verdicts
 from .failures import usable
+from .models import MODELS, run_model
 
 # A run's condition besides the corruptions: the clean test set.
 CLEAN = "clean"
 
 
 def gives_probabilities(model: str) -> bool:
-    """Whether a table model's scores are class probabilities (the networks'); the SVMs'
-    are decision values."""
+    """Whether a table model's scores are class probabilities, as the registry says of
+    its runs' model (models.Model.probabilities): the networks' and those of the config's
+    own models with predict_proba are; the SVMs' and the rest are decision values. A
+    model the registry does not hold is judged by its name, as the SVMs' tables name them."""
+    registered = MODELS.get(run_model(model))
+    if registered is not None:
+        return registered.probabilities
     return not model.startswith("svm_")
 
 
