@@ -476,9 +476,9 @@ def saved_model(wildcards):
 
 def own_spec_of(wildcards):
     """params: the spec of the job's model where it is one of the config's own (its name,
-    kind, label, and whether it gives probabilities), else nothing: a scoring job knows
-    its own model alone."""
-    return [spec for spec in OWN_SPECS if spec["name"] == wildcards.model]
+    kind, and whether it gives probabilities; not its label, which scores nothing), else
+    nothing: a scoring job knows its own model alone."""
+    return [spec | {"label": ""} for spec in OWN_SPECS if spec["name"] == wildcards.model]
 
 
 def own_scoring_settings(wildcards):
@@ -577,6 +577,12 @@ def own_params(spec):
     else:
         params |= dict(kind="own", backend=config["keras_backend"])
     return exact(**params)
+
+
+def own_threads(name):
+    """The cores the scheduler gives a run of the config's model `name`: its entry's
+    `resources: threads`, else `threads` (what it computes with stays `threads`)."""
+    return own_models.resources(config["models"][name])["threads"] or THREADS
 
 
 def own_resources(name):

@@ -40,6 +40,8 @@ def main(snakemake):
     # The run as a Provenance Run Crate, the dataset's folder its root (mnist_study.crate).
     jobs = job_records(results, Path("results/logs"), snakemake.params.config["repeats"]["seeds"])
     crate.copy_workflow(params["source"], Path(snakemake.output.workflow))
+    # The Keras files of the config's own models, where the workflow's copy lacks them.
+    crate.copy_own_files(params["own_files"], Path(snakemake.output.workflow))
     metadata_crate = crate.build(
         record, jobs, results, snakemake.params.citation, metadata.version("snakemake")
     )

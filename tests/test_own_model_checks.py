@@ -298,3 +298,24 @@ def test_a_keras_model_of_a_file_trains_like_the_study_s(tmp_path):
     assert type(run["model"].optimizer).__name__ == "SGD"
     assert run["model"].layers[1].units == 4
     np.testing.assert_allclose(float(run["model"].optimizer.learning_rate), 0.05, rtol=1e-6)
+
+
+def test_the_crate_copies_a_keras_file_the_workflow_lacks(tmp_path, monkeypatch):
+    """A file under the working directory is copied under its own path, one outside it
+    under own_models/<name>; one the workflow's copy already holds is left as it is."""
+    from mnist_study import crate
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets/a.py").write_text("a")
+    (tmp_path / "b.py").write_text("b")
+    dest = tmp_path / "record/workflow"
+    (dest / "config").mkdir(parents=True)
+    (dest / "config/c.py").write_text("kept")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/c.py").write_text("new")
+    files = {"a": "nets/a.py", "b": str(tmp_path / "b.py"), "c": "config/c.py"}
+    assert crate.copy_own_files(files, dest) == ["nets/a.py", "own_models/b.py"]
+    assert (dest / "nets/a.py").read_text() == "a"
+    assert (dest / "own_models/b.py").read_text() == "b"
+    assert (dest / "config/c.py").read_text() == "kept"

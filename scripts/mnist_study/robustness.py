@@ -153,7 +153,8 @@ def calibration_table(
 ) -> pd.DataFrame:
     """Top-label ECE (`bins` equal-width bins) of every model that gives probabilities,
     clean and under each corruption, with its bootstrap interval over seeds and images
-    and noise floor (calibration.ece_over_seeds); the SVMs marked not applicable."""
+    and noise floor (calibration.ece_over_seeds); the SVMs, and the other models that give
+    decision values, marked not applicable."""
     rows = []
     for model, seeds in aligned(clean, corrupted).items():
         for condition, runs in [(CLEAN, clean), *corrupted.items()]:
@@ -162,8 +163,9 @@ def calibration_table(
                 rows.append(
                     row
                     | {
-                        "note": "not applicable: an SVM gives decision values, not "
-                        "probabilities (no Platt scaling is fitted)"
+                        "note": "not applicable: "
+                        + ("an SVM gives" if model.startswith("svm_") else "the model gives")
+                        + " decision values, not probabilities (no Platt scaling is fitted)"
                     }
                 )
                 continue
