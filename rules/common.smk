@@ -112,11 +112,12 @@ OWN_IMPORTS = [
 for module in package_modules("\n".join(OWN_IMPORTS), "rules/common.smk"):
     package_file(module)
 sys.path.insert(0, str(Path(package_file("__init__")).resolve().parents[1]))
+from mnist_study import own_models  # noqa: E402
 from mnist_study import sweeps as sweep_plans  # noqa: E402
 from mnist_study.config import ConfigError, check_config, load_schema  # noqa: E402
 from mnist_study.config import read_command_line, schema_defaults  # noqa: E402
 from mnist_study.datasets import DatasetError, all_specs, bundled_dir  # noqa: E402
-from mnist_study.models import KERAS, MODELS, SAVED, report_categories  # noqa: E402
+from mnist_study.models import KERAS, MODELS, SAVED, register, report_categories  # noqa: E402
 from mnist_study.runtime import half_the_cores  # noqa: E402
 
 # The values of --config read as a config file's would be, then one readable line per
@@ -127,9 +128,27 @@ try:
     read_command_line(config, workflow.config_settings.config, load_schema(SCHEMA))
     check_config(config, SCHEMA)
     validate(config, schema="schemas/config.schema.yaml", set_default=True)
-    SWEEPS = sweep_plans.plan(config, load_schema(SCHEMA))
     # The built-in datasets and the config's own (`datasets:`), by name.
     DATASET_SPECS = all_specs(config["datasets"])
+    # The config's own models (`models:`), checked and added to the registry before
+    # anything reads it (rules/own_models.smk); a Keras file's model is built once per
+    # change of it, in a subprocess, to check it (own_models.checked_keras_file).
+    OWN_SPECS = own_models.check(
+        config["models"],
+        [Path.cwd(), *([WORKFLOW_DIR] if LOCAL else [])],
+        DATASET_SPECS[config["dataset"]].n_classes if config["dataset"] in DATASET_SPECS else 10,
+        Path(".snakemake/mnist_study/keras_checks"),
+    )
+    register(OWN_SPECS)
+    # Each Keras model's file, relative to the working directory: an input of its rule.
+    OWN_FILES = {
+        name: os.path.relpath(
+            own_models.find_file(entry["file"], [Path.cwd(), *([WORKFLOW_DIR] if LOCAL else [])])
+        )
+        for name, entry in config["models"].items()
+        if entry["kind"] == "keras"
+    }
+    SWEEPS = sweep_plans.plan(config, load_schema(SCHEMA))
 except (ConfigError, DatasetError) as err:
     raise WorkflowError(str(err)) from None
 
@@ -455,6 +474,21 @@ def saved_model(wildcards):
     return f"results/{wildcards.dataset}/{model}/base/seed-{wildcards.seed}/{SAVED[model]}"
 
 
+def own_spec_of(wildcards):
+    """params: the spec of the job's model where it is one of the config's own (its name,
+    kind, and whether it gives probabilities; not its label, which scores nothing), else
+    nothing: a scoring job knows its own model alone."""
+    return [spec | {"label": ""} for spec in OWN_SPECS if spec["name"] == wildcards.model]
+
+
+def own_scoring_settings(wildcards):
+    """params: what scoring a scikit-learn model of the config's own needs of its
+    settings (its estimator's import path, own_models.trusted_types); None for the rest."""
+    if MODELS[wildcards.model].kind != "sklearn":
+        return None
+    return {"estimator": MODEL_POINTS[wildcards.model]["base"]["estimator"]}
+
+
 def scored_runs(wildcards):
     """Every run's scores on the corrupted test sets, one file per saved run."""
     return [
@@ -480,3 +514,82 @@ def robustness_targets(dataset):
     if not CORRUPTIONS:
         return errors
     return [f"{tables}/robustness.csv", f"{tables}/robustness_heatmap.png", *errors]
+
+
+# The config's own models (rules/own_models.smk).
+def own_outputs(name, kind):
+    """The files of one run of the config's model `name`."""
+    folder = run_dir(name)
+    saved = SAVED[name]
+    outputs = dict(
+        model=f"{folder}/{saved}",
+        checksum=f"{folder}/{saved}.sha256",
+        metrics=f"{folder}/metrics.json",
+        predictions=f"{folder}/predictions.parquet",
+        confusion=report(
+            f"{folder}/confusion.png",
+            caption="../report/own_model_confusion.rst",
+            category=CATEGORIES[MODELS[name].category],
+            subcategory=f"your models: {name}",
+            labels={"figure": "confusion matrix", "seed": "{seed}"},
+        ),
+    )
+    if kind == "keras":
+        outputs |= dict(
+            history=f"{folder}/history.csv",
+            history_figure=report(
+                f"{folder}/history.png",
+                caption="../report/own_model_history.rst",
+                category=CATEGORIES[MODELS[name].category],
+                subcategory=f"your models: {name}",
+                labels={"figure": "training history", "seed": "{seed}"},
+            ),
+        )
+    return outputs
+
+
+def own_inputs(name, kind):
+    """The data, the script's code, and a Keras model's file (editing it retrains it)."""
+    script = "train_own_model.py" if kind == "sklearn" else "keras_train.py"
+    inputs = dict(
+        train="results/{dataset}/data/train.parquet",
+        test="results/{dataset}/data/test.parquet",
+        code=script_imports(script),
+    )
+    if kind == "keras":
+        inputs["own_file"] = OWN_FILES[name]
+    return inputs
+
+
+def own_params(spec):
+    """What a run of the config's model `spec` trains with: its settings and seed, never
+    another model's."""
+    name = spec["name"]
+    params = dict(
+        dataset=dataset_params,
+        model=name,
+        settings=settings_for(name),
+        seed=seed_of,
+        threads=THREADS,
+    )
+    if spec["kind"] == "sklearn":
+        params["probabilities"] = spec["probabilities"]
+    else:
+        params |= dict(kind="own", backend=config["keras_backend"])
+    return exact(**params)
+
+
+def own_threads(name):
+    """The cores the scheduler gives a run of the config's model `name`: its entry's
+    `resources: threads`, else `threads` (what it computes with stays `threads`)."""
+    return own_models.resources(config["models"][name])["threads"] or THREADS
+
+
+def own_resources(name):
+    """The entry's `resources:` (own_models.resources); a GPU only where it asks for one."""
+    wanted = own_models.resources(config["models"][name])
+    return {
+        "mem_mb": wanted["mem_mb"],
+        "runtime": wanted["runtime"],
+        **({"gpu": wanted["gpu"]} if wanted["gpu"] else {}),
+    }

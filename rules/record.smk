@@ -43,6 +43,8 @@ rule record:
             expected=record_expected,
             defaults=schema_defaults(load_schema(SCHEMA)),
             citation=CITATION,
+            own_models=OWN_SPECS,
+            own_files=OWN_FILES,
         ),
     script:
         "../scripts/write_record.py"

@@ -46,6 +46,8 @@ rule metrics_summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        **exact(own_models=OWN_SPECS),
     script:
         "../scripts/metrics_summary.py"
 
@@ -73,6 +75,8 @@ rule model_comparison:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        **exact(own_models=OWN_SPECS),
     script:
         "../scripts/model_comparison.py"
 
@@ -95,6 +99,8 @@ rule headline:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        **exact(own_models=OWN_SPECS),
     script:
         "../scripts/headline.py"
 

@@ -50,7 +50,12 @@ rule score_run:
         mem_mb=3000,
         runtime=20,
     params:
-        **exact(dataset=dataset_params, threads=THREADS),
+        **exact(
+            dataset=dataset_params,
+            threads=THREADS,
+            own_models=own_spec_of,
+            settings=own_scoring_settings,
+        ),
     script:
         "../scripts/score_run.py"
 
@@ -124,6 +129,7 @@ rule robustness_tables:
             bins=config["robustness"]["calibration_bins"],
             bootstrap=config["robustness"]["bootstrap"],
             seed=config["robustness"]["seed"],
+            own_models=OWN_SPECS,
         ),
     script:
         "../scripts/robustness_tables.py"
@@ -188,6 +194,7 @@ rule errors_tables:
             dataset=dataset_params,
             hard_images=config["robustness"]["hard_images"],
             label_issues=config["robustness"]["label_issues"],
+            own_models=OWN_SPECS,
         ),
     script:
         "../scripts/errors_tables.py"

@@ -26,6 +26,7 @@ rule sweep_table:
         **exact(
             sweep=sweep_params,
             seeds=SEEDS,
+            own_models=OWN_SPECS,
         ),
     script:
         "../scripts/sweep_table.py"

@@ -1,7 +1,9 @@
 """Rules train_mlp and train_cnn: one seed's run of a Keras model, saved and scored.
 
 The CNN's job also draws the feature maps of one training image from the model it
-has just trained.
+has just trained. The config's own Keras models (`models:`, kind keras) train here too,
+as kind "own" (rules/own_models.smk): the model their file's function builds, their
+`model` param their name, `own_file` the file (an input of the rule).
 """
 
 import numpy as np
@@ -25,7 +27,10 @@ def main(snakemake):
     import keras  # noqa: F401  # here, so that the framework's import counts in the start
 
     kind = snakemake.params.kind
+    name = snakemake.params.get("model", kind)
     settings = snakemake.params.settings
+    # An own model's function comes from its file, as the rule found it.
+    built = {**settings, "file": snakemake.input.own_file} if kind == "own" else settings
     seed = snakemake.params.seed
     phases.begin("read")
     train, test = data.read_train_test(snakemake.input)
@@ -39,12 +44,12 @@ def main(snakemake):
     spec = DatasetSpec.from_params(snakemake.params.dataset)
     phases.begin("compute")
     run = keras_models.fit_and_predict(
-        kind, settings, seed, train.X, train.y, test.X, classes=spec.n_classes
+        kind, built, seed, train.X, train.y, test.X, classes=spec.n_classes
     )
     model, probabilities = run["model"], run["probabilities"]
     scores, row = metrics.score_probabilities(
-        kind,
-        kind,
+        "own" if kind == "own" else kind,
+        name,
         dict(settings),
         test.y,
         probabilities,
@@ -73,9 +78,11 @@ def main(snakemake):
     history_table = pd.DataFrame(run["history"])
     write_table(history_table, snakemake.output.history)
     write_json(snakemake.output.metrics, [row])
-    data.write_predictions(snakemake.output.predictions, kind, test.y, probabilities)
+    data.write_predictions(snakemake.output.predictions, name, test.y, probabilities)
     if kind == "mlp":
         label = f"MLP 784-{'-'.join(map(str, settings['hidden']))}-{spec.n_classes}"
+    elif kind == "own":
+        label = name
     else:
         label = "LeNet-5-like CNN"
     label += f", seed {seed}"

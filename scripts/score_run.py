@@ -5,21 +5,23 @@ arrays (svm.scoring_arrays), so the job never imports scikit-learn. The Keras mo
 on Keras's inference-only numpy backend (keras_models.SCORING_BACKEND), whichever backend
 trained them, so the job never imports TensorFlow either; the frameworks' tries of
 packages the job never uses are skipped (keras_models.UNUSED_PROBES). Only a Keras run's
-job imports Keras.
+job imports Keras. A scikit-learn model of the config's own (`models:`) is loaded from
+its skops file (own_models.load_sklearn), so its job imports scikit-learn.
 """
 
 from pathlib import Path
 
 from mnist_study import data, keras_models, phases, scoring
 from mnist_study.datasets import DatasetSpec
-from mnist_study.models import KERAS
+from mnist_study.models import KERAS, MODELS
 from mnist_study.runtime import limit_threads, run_rule, setup_logging
 
 
 def main(snakemake):
     log = setup_logging(snakemake.log[0])
     limit_threads(snakemake.params.threads)
-    if snakemake.wildcards.model in KERAS:
+    model = snakemake.wildcards.model
+    if model in KERAS or MODELS[model].kind == "keras":
         backend = keras_models.SCORING_BACKEND
         keras_models.configure_backend(snakemake.params.threads, backend)
         if __name__ == "__main__":  # the job's own process, not a test's
@@ -37,7 +39,8 @@ def main(snakemake):
         ", ".join(tests),
     )
     phases.begin("compute")
-    rows = scoring.score_run(snakemake.input.model, tests, spec.n_classes)
+    settings = snakemake.params.get("settings")  # a scikit-learn model of the config's own
+    rows = scoring.score_run(snakemake.input.model, tests, spec.n_classes, settings)
     phases.begin("write")
     scoring.write_scores(snakemake.output.scores, rows)
 

@@ -20,7 +20,7 @@ def main(snakemake):
     log = setup_logging(snakemake.log[0])
     results = Path(snakemake.params.results)
     params = {key: getattr(snakemake.params, key) for key in ("dataset", "config", "expected",
-                                                              "defaults")}  # fmt: skip
+                                                              "defaults", "own_files")}  # fmt: skip
     params["source"] = os.environ.get("MNIST_STUDY_SOURCE", "")
     record = build(params, results, Path("results/logs"), os.environ.get("MNIST_STUDY_RUN", ""))
     write_json(snakemake.output.record, record)
@@ -40,6 +40,8 @@ def main(snakemake):
     # The run as a Provenance Run Crate, the dataset's folder its root (mnist_study.crate).
     jobs = job_records(results, Path("results/logs"), snakemake.params.config["repeats"]["seeds"])
     crate.copy_workflow(params["source"], Path(snakemake.output.workflow))
+    # The Keras files of the config's own models, where the workflow's copy lacks them.
+    crate.copy_own_files(params["own_files"], Path(snakemake.output.workflow))
     metadata_crate = crate.build(
         record, jobs, results, snakemake.params.citation, metadata.version("snakemake")
     )

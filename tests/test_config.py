@@ -45,6 +45,8 @@ def test_every_schema_key_has_a_default_and_objects_are_closed():
     assert maps == [
         "config.datasets",
         "config.datasets.<name>.sha256",
+        "config.models",
+        "config.models.<name>.settings",
         "config.sweeps",
         "config.sweeps.<name>.vary",
     ]

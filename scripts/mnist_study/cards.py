@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .models import run_model, short_name
+from .models import MODELS, run_model, short_name
 
 # Croissant 1.0's JSON-LD context (http://mlcommons.org/croissant/1.0), as its reference
 # library, mlcroissant, writes it.
@@ -157,6 +157,15 @@ def card_sections(model: str, record: dict, results: Path) -> dict[str, str]:
         "Model description": (
             f"The {short_name(model)} of the MNIST study ({methods['label']}), trained once "
             f"per seed of {record['made']['seeds']['list']}; {methods['seed']}."
+            if MODELS.get(folder) is None or MODELS[folder].kind == "study"
+            else f"{methods['label']}: a model of the run's own config (models.{model}, "
+            f"{MODELS[folder].kind}), trained once per seed of "
+            f"{record['made']['seeds']['list']} like the study's; {methods['seed']}."
+            + (
+                f" Built by {methods['file']['path']} (sha256 {methods['file']['sha256']})."
+                if "file" in methods
+                else ""
+            )
         ),
         "Training data": (
             f"{data['name']}: {data['description']}; {data['split']['train']:,} training "

@@ -120,6 +120,10 @@ def non_finite(value, path=()) -> list[tuple]:
 
 
 def config_errors(config: dict, schema: dict) -> list[str]:
+    own = config.get("models")
+    if isinstance(own, dict):  # a sweep may vary a model of the config's own
+        sweep = schema["properties"]["sweeps"]["additionalProperties"]["properties"]
+        sweep["model"]["enum"] = [*sweep["model"]["enum"], *(n for n in own if n not in SWEEPABLE)]
     bad = non_finite(config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))

@@ -117,6 +117,26 @@ WORKFLOW_COPY = ("Snakefile", "CITATION.cff", "LICENSE", "config.yaml", "rules",
                  "envs", "config", "report", "profiles")  # fmt: skip
 
 
+def copy_own_files(files: dict, dest: Path) -> list[str]:
+    """Copy each Keras file of the config's own models (`files`: {model: its path from
+    the working directory}) that the workflow's copy lacks into `dest` (record/workflow/),
+    under the same path; the paths copied. A file outside the working directory keeps its
+    name only, under own_models/."""
+    import shutil
+
+    copied = []
+    for path in (files or {}).values():
+        relative = Path(path)
+        if relative.is_absolute() or ".." in relative.parts:
+            relative = Path("own_models") / relative.name
+        target = dest / relative
+        if Path(path).is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            copied.append(relative.as_posix())
+    return copied
+
+
 def copy_workflow(source: str, dest: Path) -> bool:
     """Copy the workflow's own files from a local `source` folder into `dest` (the crate's
     record/workflow/); False, leaving it empty, for a module read from an address."""

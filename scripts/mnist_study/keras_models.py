@@ -170,11 +170,17 @@ def build_cnn(
 
 
 def build(kind: str, settings: dict, classes: int = 10, **compile_options):
-    """The model of config section `kind` ("mlp" or "cnn" of config.yaml), `classes` outputs.
+    """The model of config section `kind` ("mlp" or "cnn" of config.yaml), `classes` outputs;
+    kind "own": a Keras model of the config's `models:`, `settings` its run's
+    (own_models.build_keras).
 
     `compile_options` (`steps_per_execution`) override the section's.
     """
     options = {"steps_per_execution": settings.get("steps_per_execution", 1), **compile_options}
+    if kind == "own":
+        from . import own_models
+
+        return own_models.build_keras(settings, classes, **options)
     if kind == "mlp":
         return build_mlp(
             settings["hidden"], settings["dropout"], settings["learning_rate"], **options,
@@ -182,7 +188,7 @@ def build(kind: str, settings: dict, classes: int = 10, **compile_options):
         )  # fmt: skip
     if kind == "cnn":
         return build_cnn(settings["dropout"], settings["learning_rate"], **options, classes=classes)
-    raise ValueError(f"unknown model kind {kind!r}: mlp or cnn")
+    raise ValueError(f"unknown model kind {kind!r}: mlp, cnn or own")
 
 
 def training_arrays(kind: str, settings: dict, X, y, X_test, seed: int):
@@ -191,10 +197,14 @@ def training_arrays(kind: str, settings: dict, X, y, X_test, seed: int):
     The MLP takes the flat rows as they are. The CNN takes 28x28x1 images, and holds
     out `validation_split` of the training images by a split seeded with `seed`
     (`keep_every_class` returns a rare class's images to training if all fell out).
+    A Keras model of the config's own ("own") takes the images as the CNN does, with no
+    validation part where its validation_split is 0.
     """
     if kind == "mlp":
         return X, y, None, X_test
     images = as_images(X)
+    if kind == "own" and not settings["validation_split"]:
+        return images, y, None, as_images(X_test)
     fit_idx, val_idx = validation_split(len(y), settings["validation_split"], seed)
     fit_idx, val_idx = keep_every_class(y, fit_idx, val_idx)
     return images[fit_idx], y[fit_idx], (images[val_idx], y[val_idx]), as_images(X_test)
@@ -220,7 +230,16 @@ def keep_every_class(y, fit_idx: np.ndarray, val_idx: np.ndarray):
 
 
 def _compile(model, learning_rate: float, steps_per_execution: int) -> None:
-    """Adam and cross-entropy, and the speed lever of the training loop.
+    """Adam and cross-entropy (compile_model)."""
+    import keras
+
+    compile_model(model, learning_rate, steps_per_execution, keras.optimizers.Adam)
+
+
+def compile_model(model, learning_rate: float, steps_per_execution: int, optimizer) -> None:
+    """`optimizer` (a keras.optimizers class) at `learning_rate` and cross-entropy, and
+    the speed lever of the training loop: the MLP's, the CNN's and the config's own
+    Keras models' (own_models.build_keras).
 
     `steps_per_execution` runs that many training steps per call of the compiled
     train function, so the per-call overhead (Python, callbacks, dispatch) is paid
@@ -241,7 +260,7 @@ def _compile(model, learning_rate: float, steps_per_execution: int) -> None:
     # Sparse categorical cross-entropy is categorical cross-entropy with the
     # labels given as integers rather than one-hot rows: the same loss.
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=optimizer(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,

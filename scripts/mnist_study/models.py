@@ -50,7 +50,10 @@ class Model:
         category (a key of CATEGORY_TITLES); label: its name in a sentence (short_name),
         unique among the table models; seed_draws: what a seed of repeats.seeds draws
         for it; sweepable: whether a sweep can vary its settings; headline: the metric
-        the run log reports for it.
+        the run log reports for it; kind: "study" for the study's own models, "sklearn"
+        or "keras" for one of the config's `models:` (mnist_study.own_models);
+        probabilities: whether its scores are class probabilities (False for the SVMs'
+        decision values).
     """
 
     name: str
@@ -62,6 +65,8 @@ class Model:
     seed_draws: str
     sweepable: bool = True
     headline: str = "accuracy"
+    kind: str = "study"
+    probabilities: bool = True
 
     @property
     def section_key(self) -> str:
@@ -80,6 +85,7 @@ MODELS = {
             "SVM kernels",
             "the training subset",
             sweepable=False,
+            probabilities=False,
         ),
         Model(
             "svm_final",
@@ -89,6 +95,7 @@ MODELS = {
             "svm",
             "final RBF SVM",
             "its grid search's subset and folds, and its training subset",
+            probabilities=False,
         ),
         Model(
             "nn_numpy",
@@ -151,7 +158,10 @@ def readable(model: str, settings: dict, train_size: int | None = None) -> str:
     """A table model's label in the tables and figures: its short name, then the settings
     that tell it apart, "final RBF SVM, C = 10, gamma = 0.01, 3,000 images" against the
     kernels' "RBF SVM, C = 1, 1,000 images" (the SVMs train on a subset, whose size is
-    named; the networks on the whole training set, or all but its validation split)."""
+    named; the networks on the whole training set, or all but its validation split). A
+    model of the config's `models:` is called by its label there, or its name."""
+    if model in MODELS and MODELS[model].kind != "study":
+        return MODELS[model].label
     kernel = model.removeprefix("svm_")
     if model.startswith("svm_") and kernel in KERNELS:
         parts = [f"degree {settings['degree']}"] if kernel == "poly" else []
@@ -211,3 +221,60 @@ SAVED = {
     "mlp": "model.keras",
     "cnn": "model.keras",
 }
+
+
+# The seeds of a model of the config's `models:`, by its kind.
+OWN_SEED_DRAWS = {
+    "sklearn": "its training subset and its random_state, where it has one",
+    "keras": "the initial weights, the batch order, dropout and the validation split",
+}
+# The file of a model of the config's `models:` that holds what it learnt, by its kind.
+OWN_SAVED = {"sklearn": "model.skops", "keras": "model.keras"}
+
+
+def own_model(spec: dict) -> Model:
+    """The registry entry of one of the config's `models:` from its spec
+    (own_models.spec: name, kind, label, probabilities): one training rule, train_<name>,
+    its figures in the Results category."""
+    name = spec["name"]
+    return Model(
+        name,
+        ("models", name),
+        (f"train_{name}",),
+        ("confusion.png",),
+        "results",
+        spec.get("label") or name,
+        OWN_SEED_DRAWS[spec["kind"]],
+        kind=spec["kind"],
+        probabilities=bool(spec["probabilities"]),
+    )
+
+
+def register(specs) -> None:
+    """Add the config's own models (their specs, own_models.spec) to the registry: to
+    MODELS, SWEEPABLE, PER_SEED_RULES and SAVED, in place, so that every module that
+    imported them sees them. The Snakefile registers them as it is parsed, and each job
+    of a rule that needs them from its `own_models` param (runtime.run_rule). Registering
+    the same spec again changes nothing; another model under a taken name is refused."""
+    for spec in specs or ():
+        model = own_model(spec)
+        if model.name in MODELS:
+            if MODELS[model.name] != model:
+                raise ValueError(f"a model named {model.name!r} is already registered")
+            continue
+        MODELS[model.name] = model
+        SWEEPABLE.append(model.name)
+        PER_SEED_RULES.extend(model.rules)
+        SAVED[model.name] = OWN_SAVED[model.kind]
+
+
+def unregister(names) -> None:
+    """Take the config's own models `names` out of the registry again (the tests)."""
+    for name in names:
+        model = MODELS.get(name)
+        if model is None or model.kind == "study":
+            continue
+        del MODELS[name], SAVED[name]
+        SWEEPABLE.remove(name)
+        for rule in model.rules:
+            PER_SEED_RULES.remove(rule)

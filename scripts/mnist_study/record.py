@@ -41,6 +41,7 @@ import yaml
 from . import comparison, results, stats, svm
 from .costs import stage_costs
 from .models import MODELS, readable, run_model
+from .storage import sha256_file
 
 SCHEMA = 1
 
@@ -156,8 +157,10 @@ STATISTICS = {
 }
 
 
-def methods(config: dict, defaults: dict, results_dir: Path) -> dict:
-    """Each model's settings and how they were chosen; the sweeps; what each statistic means."""
+def methods(config: dict, defaults: dict, results_dir: Path, own_files=None) -> dict:
+    """Each model's settings and how they were chosen; the sweeps; what each statistic
+    means. A Keras model of the config's own also names its file and that file's sha256
+    (`own_files`: {model: its path}), as the workflow's own code is hashed."""
     found = {}
     metrics = results_dir / "tables/metrics.parquet"
     if metrics.exists():
@@ -172,6 +175,11 @@ def methods(config: dict, defaults: dict, results_dir: Path) -> dict:
                 "chosen": chosen(model, config, defaults, grid),
                 "seed": seed_draws(model),
             }
+            if model in (own_files or {}) and Path(own_files[model]).is_file():
+                found[model]["file"] = {
+                    "path": own_files[model],
+                    "sha256": sha256_file(own_files[model]),
+                }
     return {
         "models": found,
         "sweeps": config.get("sweeps") or {},
@@ -189,8 +197,8 @@ def chosen(model: str, config: dict, defaults: dict, grid: dict | None) -> str:
     """How one model's settings were chosen: the grid search, the study's defaults, or
     the run's config where it differs from them."""
     section, default = config, defaults
-    for part in MODELS[run_model(model)].section:
-        section, default = section[part], default[part]
+    for part in MODELS[run_model(model)].section:  # a model of `models:` has no default
+        section, default = section[part], default.get(part, {})
     changed = {k: v for k, v in section.items() if default.get(k) != v}
     said = (
         f"set in the run's config: {json.dumps(changed, sort_keys=True)}; the rest the "
@@ -277,7 +285,7 @@ def build(params: dict, results_dir: Path, shared_logs: Path, current_run: str) 
         "made": made(config, jobs, params["source"], seeds_text),
         "environment": environment(jobs),
         "data": data_provenance(params["dataset"], config, results_dir),
-        "methods": methods(config, params["defaults"], results_dir),
+        "methods": methods(config, params["defaults"], results_dir, params.get("own_files")),
         "failed_runs": failed(results_dir),
         "compute": compute(jobs, results_dir, current_run),
         "missing": missing,

@@ -15,15 +15,20 @@ import pandas as pd
 from . import calibration, stats
 from .comparison import compare_pair, with_verdicts
 from .failures import usable
-from .models import short_name
+from .models import MODELS, run_model, short_name
 
 # A run's condition besides the corruptions: the clean test set.
 CLEAN = "clean"
 
 
 def gives_probabilities(model: str) -> bool:
-    """Whether a table model's scores are class probabilities (the networks'); the SVMs'
-    are decision values."""
+    """Whether a table model's scores are class probabilities, as the registry says of
+    its runs' model (models.Model.probabilities): the networks' and those of the config's
+    own models with predict_proba are; the SVMs' and the rest are decision values. A
+    model the registry does not hold is judged by its name, as the SVMs' tables name them."""
+    registered = MODELS.get(run_model(model))
+    if registered is not None:
+        return registered.probabilities
     return not model.startswith("svm_")
 
 
@@ -148,7 +153,8 @@ def calibration_table(
 ) -> pd.DataFrame:
     """Top-label ECE (`bins` equal-width bins) of every model that gives probabilities,
     clean and under each corruption, with its bootstrap interval over seeds and images
-    and noise floor (calibration.ece_over_seeds); the SVMs marked not applicable."""
+    and noise floor (calibration.ece_over_seeds); the SVMs, and the other models that give
+    decision values, marked not applicable."""
     rows = []
     for model, seeds in aligned(clean, corrupted).items():
         for condition, runs in [(CLEAN, clean), *corrupted.items()]:
@@ -157,8 +163,9 @@ def calibration_table(
                 rows.append(
                     row
                     | {
-                        "note": "not applicable: an SVM gives decision values, not "
-                        "probabilities (no Platt scaling is fitted)"
+                        "note": "not applicable: "
+                        + ("an SVM gives" if model.startswith("svm_") else "the model gives")
+                        + " decision values, not probabilities (no Platt scaling is fitted)"
                     }
                 )
                 continue

@@ -83,6 +83,7 @@ def run_rule(main, namespace: dict) -> None:
     started = time.time()
     phases.enter_main()
     try:
+        register_own_models(snakemake)
         main(snakemake)
     except Exception as err:
         from .errors import PipelineError
@@ -106,6 +107,16 @@ def run_rule(main, namespace: dict) -> None:
         write_job_record(snakemake, started)
     if namespace.get("__name__") == "__main__":
         end_job()
+
+
+def register_own_models(snakemake) -> None:
+    """Add the config's own models that the rule hands its script (its `own_models`
+    param: their specs, own_models.spec) to the registry, as the Snakefile did."""
+    specs = snakemake.params.get("own_models") if hasattr(snakemake, "params") else None
+    if specs:
+        from .models import register
+
+        register(specs)
 
 
 def end_job() -> None:

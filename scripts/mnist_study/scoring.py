@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .data import predicted_labels
-from .models import KERAS
+from .models import KERAS, MODELS
 from .storage import atomic_path
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,26 @@ def run_of(path: str | Path) -> tuple[str, int]:
     return path.parents[2].name, int(path.parent.name.removeprefix("seed-"))
 
 
-def load_scorer(model: str, path: str | Path, n_classes: int) -> Scorer:
+def load_scorer(
+    model: str, path: str | Path, n_classes: int, settings: dict | None = None
+) -> Scorer:
     """The saved run of registry `model` at `path`, loaded once (its checksum checked
-    first), as a function of the images it scores."""
+    first), as a function of the images it scores. A scikit-learn model of the config's
+    own needs its run's `settings` (its estimator's import path: the types its file may
+    hold, own_models.trusted_types); it scores as its run did, by probabilities where
+    it gives them, decision values otherwise."""
+    kind = MODELS[model].kind if model in MODELS else "study"
+    if kind == "sklearn":
+        from . import own_models
+
+        estimator = own_models.load_sklearn(path, settings["estimator"])
+        probabilities = MODELS[model].probabilities
+        return lambda X: {model: own_models.class_scores(estimator, X, n_classes, probabilities)}
+    if kind == "keras":
+        from . import keras_models
+
+        network = keras_models.load(path)
+        return lambda X: {model: keras_models.predict(network, keras_models.as_images(X))}
     if model in ("svm_kernels", "svm_final"):
         from . import svm
 
@@ -57,13 +74,15 @@ def load_scorer(model: str, path: str | Path, n_classes: int) -> Scorer:
     raise ValueError(f"no way to score a saved run of {model!r}")
 
 
-def score_run(path: str | Path, tests: dict, n_classes: int) -> list[dict]:
+def score_run(
+    path: str | Path, tests: dict, n_classes: int, settings: dict | None = None
+) -> list[dict]:
     """The saved run at `path` scored on each test set of `tests` ({corruption: Split}):
     one dict per corruption and table model (corruption, model, seed, label, scores).
-    Logs a line per corruption."""
+    Logs a line per corruption. `settings`: the run's, for a model of the config's own."""
     model, seed = run_of(path)
     start = time.perf_counter()
-    scorer = load_scorer(model, path, n_classes)
+    scorer = load_scorer(model, path, n_classes, settings)
     log.info("%s, seed %d: loaded in %.1f s", model, seed, time.perf_counter() - start)
     rows = []
     for corruption, test in tests.items():

@@ -191,20 +191,21 @@ def save_model(model: Any, path: str | Path) -> str:
     return record_checksum(path)
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, trusted=TRUSTED_MODEL_TYPES) -> Any:
     """Load a model written by `save_model`: its sha256 first, then only trusted types.
 
     skops builds the objects from a description of them, running no code from the file;
-    a file that names any type beyond `TRUSTED_MODEL_TYPES` and plain data is refused
+    a file that names any type beyond `trusted` (by default `TRUSTED_MODEL_TYPES`; a
+    model of the config's own, own_models.trusted_types) and plain data is refused
     before anything is built from it, and skops's own check runs as well.
     """
     import skops.io
 
     verify_checksum(path)
-    foreign = sorted(model_file_types(path) - set(TRUSTED_MODEL_TYPES) - _PLAIN_DATA_TYPES)
+    foreign = sorted(model_file_types(path) - set(trusted) - _PLAIN_DATA_TYPES)
     if foreign:
         raise UntrustedModelError(
             f"{path}: holds types this pipeline does not trust ({', '.join(foreign)}); "
             "refusing to load it"
         )
-    return skops.io.load(path, trusted=TRUSTED_MODEL_TYPES)
+    return skops.io.load(path, trusted=list(trusted))

@@ -19,12 +19,11 @@ from itertools import product
 
 import jsonschema
 
+from . import own_models
 from .config import ConfigError, combination_errors
 from .models import KERAS, MODELS, SWEEPABLE
 
 BASE = "base"
-# The models a sweep can vary, and where their settings live in the config.
-SECTIONS = {name: MODELS[name].section for name in SWEEPABLE}
 # Keys of a section that are not training settings (the CNN's feature-map image is
 # what it draws, not what it learns): runs do not take them, sweeps cannot vary them.
 NOT_SETTINGS = {"cnn": {"feature_map_image"}}
@@ -65,21 +64,39 @@ class Sweep:
 
 
 def section_key(model: str) -> str:
-    return ".".join(SECTIONS[model])
+    return MODELS[model].section_key
 
 
 def base_settings(config: dict, model: str) -> dict:
-    """The model's own settings: its config section without the keys that are not settings."""
+    """The model's own settings: its config section without the keys that are not
+    settings; a model of the config's `models:`, its entry's (own_models.run_settings)."""
+    if MODELS[model].kind != "study":
+        return own_models.run_settings(config["models"][model])
     section = config
-    for part in SECTIONS[model]:
+    for part in MODELS[model].section:
         section = section[part]
     return {k: v for k, v in section.items() if k not in NOT_SETTINGS.get(model, ())}
 
 
-def setting_schemas(schema: dict, model: str) -> dict[str, dict]:
-    """{setting: its JSON schema} for every setting a sweep of `model` can vary."""
+def setting_schemas(schema: dict, model: str, config: dict | None = None) -> dict[str, dict]:
+    """{setting: its JSON schema} for every setting a sweep of `model` can vary.
+
+    A model of the config's `models:` (its entry in `config`) varies its kind's
+    training keys and its settings (the estimator's parameters, set or not); these have
+    no schema here: the estimator checks them when it is built.
+    """
+    if MODELS[model].kind != "study":
+        entry = (config or {}).get("models", {}).get(model, {})
+        kind = MODELS[model].kind
+        keys = schema["properties"]["models"]["additionalProperties"]["properties"]
+        found = {key: keys[key] for key in own_models.TRAINING_KEYS[kind]}
+        found |= dict.fromkeys(entry.get("settings") or {}, {})
+        if kind == "sklearn" and entry.get("estimator"):
+            estimator = own_models.estimator_class(entry["estimator"])
+            found |= {k: {} for k in estimator().get_params(deep=False) if k != "random_state"}
+        return found
     node = schema
-    for part in SECTIONS[model]:
+    for part in MODELS[model].section:
         node = node["properties"][part]
     found = {
         key: sub
@@ -130,11 +147,11 @@ def point_name(base: dict, settings: dict) -> str:
     return "_".join(changed) or BASE
 
 
-def _problems(name: str, sweep: dict, schema: dict) -> list[str]:
+def _problems(name: str, sweep: dict, schema: dict, config: dict | None = None) -> list[str]:
     """Every problem with one sweep, one line each (empty if it can run)."""
     model = sweep["model"]
     where = f"sweep {name!r} ({model})"
-    known = setting_schemas(schema, model)
+    known = setting_schemas(schema, model, config)
     errors = []
     for key, values in sweep["vary"].items():
         if key in NOT_SETTINGS.get(model, ()):
@@ -194,6 +211,10 @@ def _combination_problems(name: str, model: str, points, config: dict) -> list[s
             if full and "subset" in varied:
                 errors.append(f"{where}: varies subset, which full_training_set: true ignores")
                 break
+        own_pca = settings.get("features") == "pca"
+        if MODELS[model].kind == "sklearn" and "pca_components" in varied and not own_pca:
+            errors.append(f"{where}: varies pca_components, which only applies with features: pca")
+            break
         if model in KERAS:
             problems = combination_errors({**config, model: settings})
             if problems:
@@ -216,7 +237,7 @@ def plan(config: dict, schema: dict) -> dict[str, Sweep]:
                 "'_' and '-', starting with a letter or digit"
             )
             continue
-        problems = _problems(name, sweep, schema)
+        problems = _problems(name, sweep, schema, config)
         if problems:
             errors += problems
             continue
@@ -246,7 +267,7 @@ def plan(config: dict, schema: dict) -> dict[str, Sweep]:
 def model_points(sweeps: dict[str, Sweep], config: dict) -> dict[str, dict[str, dict]]:
     """{model: {point: settings}} over every sweep, `base` included for every model."""
     found: dict[str, dict[str, dict]] = {
-        model: {BASE: base_settings(config, model)} for model in SECTIONS
+        model: {BASE: base_settings(config, model)} for model in SWEEPABLE
     }
     for sweep in sweeps.values():
         base = found[sweep.model][BASE]
