@@ -111,18 +111,10 @@ def compare_pair(first: str, runs_a: dict, second: str, runs_b: dict) -> tuple[d
         }, {}  # fmt: skip
     if method == "unpaired":
         test = stats.two_source_unpaired(a.astype(float), b.astype(float))
-        summary = {
-            "accuracy_a": float(a.mean()),
-            "accuracy_b": float(b.mean()),
-            "difference": test["mean"],
-            "ci_low": test["ci_low"],
-            "ci_high": test["ci_high"],
-            "seed_se": test["seed_se"],
-            "test_se": test["test_se"],
-            "p_value": test["p_value"],
+        summary = _test_columns(a, b, test) | _wins(
             # seeds compared only where both ran them, as a count
-            **_wins(a[[use_a.index(s) for s in common]], b[[use_b.index(s) for s in common]]),
-        }
+            a[[use_a.index(s) for s in common]], b[[use_b.index(s) for s in common]]
+        )
         return names | counts | summary, test["components"]
     summary, components = pair_summary(a, b)
     return names | counts | summary, components
@@ -253,18 +245,18 @@ def pair_summary(a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
     many seeds each won; and the estimated variance parts of the difference
     (`stats.two_source`)."""
     test = stats.two_source(a.astype(float) - b.astype(float))
+    return {"seeds": len(a)} | _test_columns(a, b, test) | _wins(a, b), test["components"]
+
+
+def _test_columns(a: np.ndarray, b: np.ndarray, test: dict) -> dict:
+    """A pair's accuracies and its two-source test's columns (stats.two_source or
+    stats.two_source_unpaired)."""
     return {
-        "seeds": len(a),
         "accuracy_a": float(a.mean()),
         "accuracy_b": float(b.mean()),
         "difference": test["mean"],
-        "ci_low": test["ci_low"],
-        "ci_high": test["ci_high"],
-        "seed_se": test["seed_se"],
-        "test_se": test["test_se"],
-        "p_value": test["p_value"],
-        **_wins(a, b),
-    }, test["components"]
+        **{key: test[key] for key in ("ci_low", "ci_high", "seed_se", "test_se", "p_value")},
+    }
 
 
 def _seed_test(a: np.ndarray, b: np.ndarray) -> dict:
