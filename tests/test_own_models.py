@@ -133,6 +133,7 @@ def test_own_models_appear_in_every_table(own_run):
     for name in OWN:
         card = (own_run / f"results/mnist-sample/record/cards/{name}.md").read_text()
         assert f"models.{name}" in card and "# Metrics" in card
+    changing_one_model_reruns_that_model_and_the_tables_only(own_run)
 
 
 REFUSALS = {
@@ -156,9 +157,10 @@ REFUSALS = {
 }
 
 
-@pytest.mark.slow(60)
 @pytest.mark.parametrize("case", list(REFUSALS))
-def test_a_bad_model_is_refused_in_one_line_before_any_job(own_run, case):
+def test_a_bad_model_is_refused_in_one_line_before_any_job(tmp_path, case):
+    # On a fresh copy: the entry is refused as the config is read, with no run needed.
+    own_run = copy_workflow(tmp_path / "workflow")
     entry, line = REFUSALS[case]
     (own_run / "wrong.py").write_text(
         "import keras\n\ndef build(input_shape, n_classes, settings):\n"
@@ -173,10 +175,11 @@ def test_a_bad_model_is_refused_in_one_line_before_any_job(own_run, case):
     assert "Building DAG of jobs" not in text  # refused as the config is read
 
 
-@pytest.mark.slow(60)
-def test_changing_one_model_reruns_that_model_and_the_tables_only(own_run):
+def changing_one_model_reruns_that_model_and_the_tables_only(own_run):
     """A setting of the ridge classifier, then an edit of the Keras file: each plans its
-    own model's runs and their scoring, and the tables, and no job of another model."""
+    own model's runs and their scoring, and the tables, and no job of another model.
+    (Called by the test of the finished run, so that its run is made once: a fixture of
+    a module is made once per pytest-xdist worker.)"""
     assert planned_counts(own_run, *config_args("own.yaml")) == {}
     changed = {**MODELS, "ridge": {**MODELS["ridge"], "pca_components": 20}}
     counts = planned_counts(

@@ -510,9 +510,9 @@ def test_headline_names_the_models_and_the_conclusions_follow_the_verdicts():
     assert said[2] == (
         "Differences below 0.77-0.81 points are beyond this run (80% power at Holm's level "
         "per pair); twice the test images would bring that to 0.56, twice the seeds to 0.76 "
-        "(0.01 of that gain from their degrees of freedom alone). Seeds move a difference "
-        "by 0.00-0.12 points (95% interval up to 0.51); advice: cannot tell for 1 pair, "
-        "more test images for 1 pair."
+        "(0.01 of that by their degrees of freedom). Seeds move a difference by 0.00-0.12 "
+        "points (95% bound 0.51); advice: cannot tell for 1 pair, more test images for 1 "
+        "pair."
     )
     agreed = results.resolution(pairs.iloc[[1]].assign(helps="more test images"))
     assert agreed.endswith(f"; {results.ADVICE['more test images']}.")

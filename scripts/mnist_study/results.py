@@ -298,12 +298,12 @@ def resolution(untold: pd.DataFrame) -> str:
     )
     if "detectable_seeds_df" in untold:
         df_only = 100 * untold["detectable_seeds_df"].mean()
-        said += f" ({now.mean() - df_only:.2f} of that gain from their degrees of freedom alone)"
+        said += f" ({now.mean() - df_only:.2f} of that by their degrees of freedom)"
     said += "."
     if "seed_sd" in untold:
         said += (
-            f" Seeds move a difference by {_span(100 * untold['seed_sd'])} points (95% "
-            f"interval up to {100 * untold['seed_sd_high'].max():.2f})"
+            f" Seeds move a difference by {_span(100 * untold['seed_sd'])} points (95% bound "
+            f"{100 * untold['seed_sd_high'].max():.2f})"
         )
     if "helps" in untold:
         answers = untold["helps"].value_counts()
