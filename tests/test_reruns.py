@@ -63,7 +63,7 @@ def test_the_same_values_in_another_key_order_rerun_nothing(finished):
 # The config section of each per-seed rule's model (its settings param), by rule.
 SECTION_OF = {rule: model.section for model in MODELS.values() for rule in model.rules[-1:]}
 SECTION_OF["svm_grid_search"] = ("svm", "grid")
-# The rules that compute with the config's `threads`, and how many jobs each has.
+# The per-seed rules that compute with the config's `threads`.
 THREADED = {"train_final_svm", "train_nn_numpy", "train_mlp", "train_cnn"}
 
 
@@ -139,10 +139,10 @@ def test_no_setting_change_hides_among_a_jobs_other_params(finished):
 
 def holds(change: dict, section: tuple) -> bool:
     """Whether `change` sets something in the config section `section`."""
-    for key in section:
-        if not isinstance(change, dict) or key not in change:
-            return False
-        change = change[key]
+    try:
+        at(change, section)
+    except (KeyError, TypeError):
+        return False
     return True
 
 

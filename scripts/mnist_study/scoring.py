@@ -50,11 +50,6 @@ def load_scorer(
         estimator = own_models.load_sklearn(path, settings["estimator"])
         probabilities = MODELS[model].probabilities
         return lambda X: {model: own_models.class_scores(estimator, X, n_classes, probabilities)}
-    if kind == "keras":
-        from . import keras_models
-
-        network = keras_models.load(path)
-        return lambda X: {model: keras_models.predict(network, keras_models.as_images(X))}
     if model in ("svm_kernels", "svm_final"):
         from . import svm
 
@@ -65,11 +60,12 @@ def load_scorer(
 
         network = NeuralNetwork.load(path)
         return lambda X: {"nn_numpy": network.predict_proba(X)}
-    if model in KERAS:
+    if model in KERAS or kind == "keras":
         from . import keras_models
 
         network = keras_models.load(path)
-        shape = keras_models.as_images if model == "cnn" else np.asarray
+        # The MLP takes flat images; the CNN and a Keras model of the config's, 28x28x1.
+        shape = np.asarray if model == "mlp" else keras_models.as_images
         return lambda X: {model: keras_models.predict(network, shape(X))}
     raise ValueError(f"no way to score a saved run of {model!r}")
 
