@@ -133,18 +133,18 @@ try:
     # The config's own models (`models:`), checked and added to the registry before
     # anything reads it (rules/own_models.smk); a Keras file's model is built once per
     # change of it, in a subprocess, to check it (own_models.checked_keras_file).
+    # Where a Keras model's file may lie: the working directory, or the workflow's.
+    OWN_FOLDERS = [Path.cwd(), *([WORKFLOW_DIR] if LOCAL else [])]
     OWN_SPECS = own_models.check(
         config["models"],
-        [Path.cwd(), *([WORKFLOW_DIR] if LOCAL else [])],
+        OWN_FOLDERS,
         DATASET_SPECS[config["dataset"]].n_classes if config["dataset"] in DATASET_SPECS else 10,
         Path(".snakemake/mnist_study/keras_checks"),
     )
     register(OWN_SPECS)
     # Each Keras model's file, relative to the working directory: an input of its rule.
     OWN_FILES = {
-        name: os.path.relpath(
-            own_models.find_file(entry["file"], [Path.cwd(), *([WORKFLOW_DIR] if LOCAL else [])])
-        )
+        name: os.path.relpath(own_models.find_file(entry["file"], OWN_FOLDERS))
         for name, entry in config["models"].items()
         if entry["kind"] == "keras"
     }
